@@ -1,0 +1,8 @@
+_base_ = ['mmpretrain::_base_/default_runtime.py']
+
+custom_imports = dict(imports=['mcl_mm'], allow_failed_imports=False)
+custom_hooks = [dict(type='MontageBatchCheckHook')]
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=50),
+    checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3))
+log_processor = dict(window_size=50)

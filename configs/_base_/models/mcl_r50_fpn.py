@@ -1,0 +1,57 @@
+# MCL: ResNet-50 + FPN (P2-P5, 256 ch) + shared 4-conv tile head, online and
+# EMA target; the authors' default S=4 (scales 1, 2, 4, 8; level 3 holds two
+# tiles per image, i.e. B, B/4, B/16, B/32 montages).
+norm_cfg = dict(type='SyncBN')
+model = dict(
+    type='MCL',
+    base_momentum=0.01,  # target keeps 0.99, cosine-annealed to 1.0
+    montage=dict(
+        type='MontageTiler',
+        resolution=224,
+        scales=(1, 2, 4, 8),
+        tiles_per_image=(1, 1, 1, 2),
+        mode='nearest'),
+    backbone=dict(
+        type='ResNet',
+        depth=50,
+        out_indices=(0, 1, 2, 3),
+        norm_cfg=norm_cfg,
+        zero_init_residual=False),
+    neck=dict(
+        type='mmdet.FPN',
+        in_channels=[256, 512, 1024, 2048],
+        out_channels=256,
+        num_outs=4,
+        norm_cfg=norm_cfg),
+    tile_head=dict(
+        type='TileEmbedHead',
+        in_channels=256,
+        feat_channels=256,
+        num_convs=4,
+        norm_cfg=norm_cfg,
+        projection=dict(
+            type='NonLinearNeck',
+            in_channels=256,
+            hid_channels=2048,
+            out_channels=256,
+            num_layers=2,
+            with_bias=True,
+            with_last_bn=True,
+            with_last_bn_affine=False,
+            with_avg_pool=True,
+            norm_cfg=norm_cfg)),
+    head=dict(
+        type='MCLHead',
+        num_levels=4,
+        predictor=dict(
+            type='NonLinearNeck',
+            in_channels=256,
+            hid_channels=2048,
+            out_channels=256,
+            num_layers=2,
+            with_bias=True,
+            with_last_bn=False,
+            with_avg_pool=False,
+            norm_cfg=norm_cfg),
+        loss=dict(type='TileContrastiveLoss', temperature=1.0)),
+)

@@ -1,0 +1,89 @@
+# CPU demo: MCL with S=3 on the real photographs bundled with scikit-image
+# (copied to data/demo by `make demo`), ResNet-18 + FPN at 96 px, plain BN,
+# 100 iterations of batch 16 (16 + 4 + 1 montages per view).
+_base_ = [
+    '../_base_/datasets/imagenet_bs128_mcl.py',
+    '../_base_/models/mcl_r50_fpn.py',
+    '../_base_/default_runtime.py',
+]
+
+resolution = 96
+num_levels = 3
+norm_cfg = dict(type='BN')
+mlp_norm_cfg = dict(type='BN1d')
+channels = 64
+
+model = dict(
+    montage=dict(
+        resolution=resolution, scales=(1, 2, 4), tiles_per_image=(1, 1, 1)),
+    backbone=dict(depth=18, norm_cfg=norm_cfg),
+    neck=dict(
+        in_channels=[64, 128, 256, 512],
+        out_channels=channels,
+        norm_cfg=norm_cfg),
+    tile_head=dict(
+        in_channels=channels,
+        feat_channels=channels,
+        norm_cfg=norm_cfg,
+        projection=dict(
+            in_channels=channels,
+            hid_channels=256,
+            out_channels=channels,
+            norm_cfg=mlp_norm_cfg)),
+    head=dict(
+        num_levels=num_levels,
+        predictor=dict(
+            in_channels=channels,
+            hid_channels=256,
+            out_channels=channels,
+            norm_cfg=mlp_norm_cfg)))
+
+view_pipeline1 = {{_base_.view_pipeline1}}
+view_pipeline2 = {{_base_.view_pipeline2}}
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(
+        type='MontageAssembly',
+        num_levels=num_levels,
+        # crop each level's copy straight to its tile size
+        tile_sizes=(resolution, resolution // 2, resolution // 4),
+        transforms=[view_pipeline1, view_pipeline2]),
+    dict(type='PackInputs')
+]
+train_dataloader = dict(
+    batch_size=16,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        _delete_=True,
+        type='CustomDataset',
+        data_root='data/demo',
+        with_label=False,
+        pipeline=train_pipeline))
+
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='LARS', lr=0.3, momentum=0.9, weight_decay=1e-5),
+    clip_grad=dict(max_norm=500),
+    paramwise_cfg=dict(
+        custom_keys={
+            'bn': dict(decay_mult=0, lars_exclude=True),
+            'bias': dict(decay_mult=0, lars_exclude=True),
+            'downsample.1': dict(decay_mult=0, lars_exclude=True),
+        }))
+max_iters = 100
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0,
+         end=10),
+    dict(type='CosineAnnealingLR', T_max=max_iters - 10, eta_min=1e-4,
+         by_epoch=False, begin=10, end=max_iters)
+]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=10),
+    checkpoint=dict(
+        type='CheckpointHook', by_epoch=False, interval=50, max_keep_ckpts=2))
+log_processor = dict(window_size=10, by_epoch=False)
+auto_scale_lr = dict(base_batch_size=16)
+randomness = dict(seed=0)

@@ -1,0 +1,8 @@
+# The MCL authors' ImageNet-1k setting: R50-FPN, S=4, 100 epochs,
+# 32 GPUs x 128 images, LARS lr 16.0, fp16, SyncBN.
+_base_ = [
+    '../_base_/datasets/imagenet_bs128_mcl.py',
+    '../_base_/models/mcl_r50_fpn.py',
+    '../_base_/schedules/lars_coslr_100e.py',
+    '../_base_/default_runtime.py',
+]

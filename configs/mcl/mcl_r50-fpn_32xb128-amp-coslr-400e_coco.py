@@ -1,0 +1,29 @@
+# MCL pre-training on COCO train2017 (118k images, labels unused). COCO has
+# about a tenth of ImageNet's images, so the 400-epoch schedule gives a
+# number of iterations close to 40 ImageNet epochs.
+_base_ = [
+    '../_base_/datasets/coco_bs128_mcl.py',
+    '../_base_/models/mcl_r50_fpn.py',
+    '../_base_/schedules/lars_coslr_100e.py',
+    '../_base_/default_runtime.py',
+]
+
+max_epochs = 400
+param_scheduler = [
+    dict(
+        type='LinearLR',
+        start_factor=1e-4,
+        by_epoch=True,
+        begin=0,
+        end=10,
+        convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=max_epochs - 10,
+        eta_min=1e-4,
+        by_epoch=True,
+        begin=10,
+        end=max_epochs,
+        convert_to_iter_based=True)
+]
+train_cfg = dict(max_epochs=max_epochs)

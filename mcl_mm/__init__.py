@@ -1,0 +1,14 @@
+# Copyright (c) mcl_mm contributors. All rights reserved.
+"""mcl_mm: Multi-Level Contrastive Learning on OpenMMLab.
+
+Importing the package registers its components in mmpretrain's registries
+and lets mmengine checkpoints load with ``torch.load(weights_only=True)``.
+"""
+from .utils import register_safe_globals
+from .version import __version__
+
+register_safe_globals()
+
+from . import datasets, engine, models  # noqa: E402,F401
+
+__all__ = ['__version__']

@@ -1,0 +1,46 @@
+# Copyright (c) mcl_mm contributors. All rights reserved.
+from mmengine.dist import get_world_size
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from mmpretrain.registry import HOOKS
+
+
+@HOOKS.register_module()
+class MontageBatchCheckHook(Hook):
+    """Check before training that every batch fills whole montages.
+
+    A per-GPU batch of B images must give each MCL level a whole number of
+    montages; a partial last batch must either be dropped
+    (``drop_last=True``) or fit too. Failing this is reported before the
+    first iteration, naming the field and the sizes, instead of mid-epoch.
+    """
+
+    priority = 'VERY_HIGH'
+
+    def before_train(self, runner) -> None:
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        tiler = model.tiler
+        loader = runner.train_dataloader
+        batch_size = loader.batch_size
+        try:
+            tiler.num_montages(batch_size)
+        except ValueError as err:
+            raise ValueError(
+                f'train_dataloader.batch_size={batch_size}: {err}') from None
+        if loader.drop_last or not hasattr(loader.dataset, '__len__'):
+            return
+        per_rank = -(-len(loader.dataset) // get_world_size())
+        last = per_rank % batch_size
+        if last:
+            try:
+                tiler.num_montages(last)
+            except ValueError:
+                raise ValueError(
+                    f'train_dataloader: {len(loader.dataset)} images over '
+                    f'{get_world_size()} process(es) leave a last batch of '
+                    f'{last} images that does not fill whole montages '
+                    f'(batch size must be a multiple of '
+                    f'{tiler.batch_multiple}); set '
+                    'train_dataloader.drop_last=True') from None

@@ -1,0 +1,96 @@
+# Copyright (c) mcl_mm contributors. All rights reserved.
+from typing import List, Optional, Sequence, Union
+
+import torch
+from mmcv.cnn import ConvModule
+from mmengine.model import BaseModule
+from torch import nn
+
+from mmpretrain.registry import MODELS
+
+
+def split_tiles(feat: torch.Tensor, scale: int) -> torch.Tensor:
+    """Cut each map of ``feat`` into ``scale x scale`` tiles, row-major.
+
+    Args:
+        feat (torch.Tensor): (N, C, H, W) feature maps of montages.
+        scale (int): Tiles per side r.
+
+    Returns:
+        torch.Tensor: (N * r * r, C, H / r, W / r) tiles; tile ``(row, col)``
+        of map ``m`` is entry ``m * r * r + row * r + col``.
+    """
+    n, c, h, w = feat.shape
+    if h % scale or w % scale:
+        raise ValueError(f'split_tiles: a {h}x{w} feature map does not split '
+                         f'into {scale}x{scale} tiles of whole cells')
+    th, tw = h // scale, w // scale
+    return feat.view(n, c, scale, th, scale, tw).permute(
+        0, 2, 4, 1, 3, 5).reshape(n * scale * scale, c, th, tw)
+
+
+@MODELS.register_module()
+class TileEmbedHead(BaseModule):
+    """Embed every montage tile as its own instance.
+
+    Each level's pyramid map is cut into its tiles; every tile then runs on
+    its own (neighbours are not seen: convolutions pad each tile with zeros,
+    as on RoIAlign features) through ``num_convs`` stacked 3x3 conv + norm +
+    ReLU shared by all levels, is average-pooled and projected by an MLP.
+
+    Args:
+        in_channels (int): Channels of the pyramid maps. Defaults to 256.
+        feat_channels (int): Channels of the stacked convs. Defaults to 256.
+        num_convs (int): Number of stacked convs. Defaults to 4.
+        projection (dict): Config of the projection MLP applied to the
+            pooled tile features; an mmpretrain ``NonLinearNeck`` with
+            ``with_avg_pool=True`` does the pooling too.
+        conv_cfg (dict, optional): Config of the conv layers.
+        norm_cfg (dict): Config of the norm layers after the convs.
+            Defaults to ``dict(type='SyncBN')``.
+        init_cfg (dict or list[dict], optional): Initialization config.
+    """
+
+    def __init__(self,
+                 projection: dict,
+                 in_channels: int = 256,
+                 feat_channels: int = 256,
+                 num_convs: int = 4,
+                 conv_cfg: Optional[dict] = None,
+                 norm_cfg: dict = dict(type='SyncBN'),
+                 init_cfg: Optional[Union[dict, List[dict]]] = dict(
+                     type='Kaiming', layer='Conv2d')) -> None:
+        super().__init__(init_cfg)
+        self.shared_convs = nn.ModuleList(
+            ConvModule(
+                in_channels if i == 0 else feat_channels,
+                feat_channels,
+                3,
+                padding=1,
+                conv_cfg=conv_cfg,
+                norm_cfg=norm_cfg) for i in range(num_convs))
+        self.projection = MODELS.build(projection)
+
+    def forward(self, feats: Sequence[torch.Tensor],
+                scales: Sequence[int]) -> List[torch.Tensor]:
+        """Embed the tiles of every level in one pass.
+
+        Args:
+            feats (Sequence[torch.Tensor]): One (n_i, C, h_i, w_i) pyramid
+                map per level, of the montages of that level.
+            scales (Sequence[int]): Tiles per side r_i of each level.
+
+        Returns:
+            List[torch.Tensor]: One (n_i * r_i**2, D) embedding per level,
+            tiles row-major as in :func:`split_tiles`.
+        """
+        tiles = [split_tiles(f, r) for f, r in zip(feats, scales)]
+        sizes = [t.shape[-2:] for t in tiles]
+        if len(set(sizes)) > 1:
+            raise ValueError('TileEmbedHead: tiles of all levels must cover '
+                             f'the same number of cells, got {sizes}')
+        x = torch.cat(tiles)
+        for conv in self.shared_convs:
+            x = conv(x)
+        x = self.projection((x, ))[0]
+        return list(x.split([t.size(0) for t in tiles]))

@@ -1,0 +1,4 @@
+# Copyright (c) mcl_mm contributors. All rights reserved.
+from .tile_contrastive_loss import TileContrastiveLoss
+
+__all__ = ['TileContrastiveLoss']

@@ -1,0 +1,159 @@
+# Copyright (c) mcl_mm contributors. All rights reserved.
+import math
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mmpretrain.registry import MODELS
+
+_MODES = ('nearest', 'area', 'bilinear', 'bicubic')
+
+
+@MODELS.register_module()
+class MontageTiler(nn.Module):
+    """Assemble multi-level montages from a batch of images, on the device.
+
+    Level ``i`` shrinks its copies of the batch by ``scales[i]`` (r_i) and
+    tiles ``r_i x r_i`` of them into one montage of ``resolution`` pixels.
+    Level ``i`` holds ``B * tiles_per_image[i]`` tiles, i.e.
+    ``B * tiles_per_image[i] / r_i**2`` montages. Images are assigned to tiles
+    by a random permutation of ``range(num_tiles)`` taken modulo ``B``, so an
+    image repeats when a level has more tiles than images. Tiles are numbered
+    row-major: tile ``(row, col)`` of montage ``m`` is entry
+    ``m * r * r + row * r + col`` of the returned index.
+
+    Args:
+        resolution (int): Side of every montage (and of level 0 images).
+        scales (Sequence[int]): Downsampling factor r_i of each level.
+            Defaults to (1, 2, 4).
+        tiles_per_image (Sequence[int], optional): Tiles per image at each
+            level; the authors' S=4 setting is (1, 1, 1, 2). Defaults to one
+            tile per image at every level.
+        mode (str): Interpolation used to shrink a copy that does not already
+            have its tile size: 'nearest' (the authors'), 'area', 'bilinear'
+            or 'bicubic'. Defaults to 'nearest'.
+    """
+
+    def __init__(self,
+                 resolution: int,
+                 scales: Sequence[int] = (1, 2, 4),
+                 tiles_per_image: Optional[Sequence[int]] = None,
+                 mode: str = 'nearest') -> None:
+        super().__init__()
+        scales = tuple(int(s) for s in scales)
+        if len(scales) < 1:
+            raise ValueError('MontageTiler: `scales` must name at least one '
+                             f'level, got {scales}')
+        if any(s < 1 for s in scales):
+            raise ValueError(f'MontageTiler: every scale must be >= 1, got '
+                             f'scales={scales}')
+        for i, s in enumerate(scales):
+            if resolution % s:
+                raise ValueError(
+                    f'MontageTiler: resolution {resolution} is not divisible '
+                    f'by the level-{i} scale {s}: tiles must be whole pixels')
+        tiles_per_image = tuple(tiles_per_image or (1, ) * len(scales))
+        if len(tiles_per_image) != len(scales):
+            raise ValueError(
+                'MontageTiler: `tiles_per_image` needs one entry per level: '
+                f'expected {len(scales)}, got {len(tiles_per_image)}')
+        if any(t < 1 for t in tiles_per_image):
+            raise ValueError('MontageTiler: `tiles_per_image` entries must '
+                             f'be >= 1, got {tiles_per_image}')
+        if mode not in _MODES:
+            raise ValueError(f'MontageTiler: `mode` must be one of {_MODES}, '
+                             f'got {mode!r}')
+        self.resolution = resolution
+        self.scales = scales
+        self.tiles_per_image = tiles_per_image
+        self.mode = mode
+
+    @property
+    def num_levels(self) -> int:
+        """int: Number of montage levels S."""
+        return len(self.scales)
+
+    @property
+    def batch_multiple(self) -> int:
+        """int: The smallest batch size that fits every level."""
+        multiple = 1
+        for s, t in zip(self.scales, self.tiles_per_image):
+            need = s * s // math.gcd(s * s, t)
+            multiple = multiple * need // math.gcd(multiple, need)
+        return multiple
+
+    def num_montages(self, batch_size: int) -> List[int]:
+        """Montages per level for a batch of ``batch_size`` images.
+
+        Raises:
+            ValueError: If a level's tiles do not fill whole montages.
+        """
+        counts = []
+        for i, (s, t) in enumerate(zip(self.scales, self.tiles_per_image)):
+            tiles = batch_size * t
+            if tiles % (s * s):
+                raise ValueError(
+                    f'MontageTiler: a per-GPU batch of {batch_size} images '
+                    f'does not fit level {i}: {batch_size} x {t} tile(s) per '
+                    f'image = {tiles} tiles is not a multiple of the {s}x{s} '
+                    f'= {s * s} tiles of one montage. Use a per-GPU batch '
+                    f'size that is a multiple of {self.batch_multiple} (and '
+                    'drop_last=True in the dataloader).')
+            counts.append(tiles // (s * s))
+        return counts
+
+    def tile_size(self, level: int) -> int:
+        """int: Side in pixels of a tile of ``level``."""
+        return self.resolution // self.scales[level]
+
+    def resize(self, x: torch.Tensor, level: int) -> torch.Tensor:
+        """Resize a (B, C, h, w) batch to the tile size of ``level`` with
+        ``mode``; a batch that already has it is returned as it is."""
+        t = self.tile_size(level)
+        if x.shape[-2:] == (t, t):
+            return x
+        extra = {} if self.mode in ('nearest', 'area') else dict(
+            align_corners=False)
+        return F.interpolate(x, size=(t, t), mode=self.mode, **extra)
+
+    def forward(self, images: Sequence[torch.Tensor]
+                ) -> Tuple[List[torch.Tensor], List[torch.Tensor]]:
+        """Tile one view of a batch into montages, level by level.
+
+        Args:
+            images (Sequence[torch.Tensor]): One (B, C, h_i, w_i) batch per
+                level, independently augmented copies of the same B images.
+                A copy whose side is not the level's tile size is resized to
+                it with ``mode``.
+
+        Returns:
+            tuple: ``montages``, a list with one (n_i, C, H, H) tensor per
+            level, and ``tile_index``, a list with one (n_i * r_i**2,) long
+            tensor per level giving the image index of each tile, row-major.
+        """
+        if len(images) != self.num_levels:
+            raise ValueError(f'MontageTiler: expected one image batch per '
+                             f'level ({self.num_levels}), got {len(images)}')
+        batch_size = images[0].size(0)
+        counts = self.num_montages(batch_size)
+        montages, tile_index = [], []
+        for level, (x, n) in enumerate(zip(images, counts)):
+            r, t = self.scales[level], self.tile_size(level)
+            if x.size(0) != batch_size:
+                raise ValueError(
+                    f'MontageTiler: level {level} has {x.size(0)} images, '
+                    f'level 0 has {batch_size}')
+            x = self.resize(x, level)
+            index = torch.randperm(n * r * r, device=x.device) % batch_size
+            c = x.size(1)
+            tiles = x[index].view(n, r, r, c, t, t)
+            montages.append(
+                tiles.permute(0, 3, 1, 4, 2, 5).reshape(n, c, r * t, r * t))
+            tile_index.append(index)
+        return montages, tile_index
+
+    def extra_repr(self) -> str:
+        return (f'resolution={self.resolution}, scales={self.scales}, '
+                f'tiles_per_image={self.tiles_per_image}, mode={self.mode!r}')

@@ -1,0 +1,45 @@
+# Copyright (c) mcl_mm contributors. All rights reserved.
+"""The real photographs bundled with scikit-image, for demos and tests.
+
+scikit-image ships a few photographs in ``skimage/data`` (BSD-3-Clause; see
+``skimage/data/README.txt`` there for each picture's source and licence).
+"""
+import os
+import os.path as osp
+import shutil
+from typing import List
+
+# Photographs (not drawings or synthetic images) in the scikit-image wheel.
+PHOTOS = ('astronaut.png', 'brick.png', 'camera.png', 'cell.png',
+          'chelsea.png', 'coffee.png', 'coins.png', 'grass.png', 'gravel.png',
+          'hubble_deep_field.jpg', 'ihc.png', 'moon.png',
+          'motorcycle_left.png', 'motorcycle_right.png', 'page.png',
+          'rocket.jpg', 'retina.jpg', 'kidney.tif', 'lily.tif')
+
+
+def skimage_photos() -> List[str]:
+    """Paths of the bundled photographs present in this install.
+
+    Raises:
+        FileNotFoundError: If scikit-image ships fewer than 4 of them.
+    """
+    import skimage
+    root = osp.join(osp.dirname(skimage.__file__), 'data')
+    found = [
+        osp.join(root, name) for name in PHOTOS
+        if osp.isfile(osp.join(root, name))
+    ]
+    if len(found) < 4:
+        raise FileNotFoundError(
+            f'expected the scikit-image photographs under {root}, found '
+            f'{len(found)} of {len(PHOTOS)}; reinstall scikit-image')
+    return found
+
+
+def copy_photos(out_dir: str, limit: int = 0) -> List[str]:
+    """Copy the bundled photographs (the first ``limit`` if > 0) to
+    ``out_dir`` and return the new paths."""
+    os.makedirs(out_dir, exist_ok=True)
+    photos = skimage_photos()
+    photos = photos[:limit] if limit > 0 else photos
+    return [shutil.copy(p, osp.join(out_dir, osp.basename(p))) for p in photos]

@@ -1,0 +1,44 @@
+import numpy as np
+import pytest
+from mmcv import imread
+
+from mmpretrain.registry import TRANSFORMS
+
+VIEW = [
+    dict(type='RandomResizedCrop', scale=64, crop_ratio_range=(0.2, 1.0)),
+    dict(type='RandomFlip', prob=0.5),
+]
+
+
+def test_views_per_level_are_independent_and_tile_sized(photo_dir):
+    import glob
+    path = sorted(glob.glob(f'{photo_dir}/*'))[0]
+    transform = TRANSFORMS.build(
+        dict(type='MontageAssembly', num_levels=3,
+             tile_sizes=(64, 32, 16), transforms=[VIEW, VIEW]))
+    results = transform(dict(img=imread(path), img_path=path))
+    imgs = results['img']
+    assert [im.shape[:2] for im in imgs] == [(64, 64), (32, 32), (16, 16)] * 2
+    # the two level-0 copies (views A and B) come from different crops
+    assert not np.array_equal(imgs[0], imgs[3])
+
+
+def test_without_tile_sizes_every_copy_has_the_pipeline_size():
+    transform = TRANSFORMS.build(
+        dict(type='MontageAssembly', num_levels=2, transforms=[VIEW, VIEW]))
+    img = np.random.randint(0, 255, (80, 90, 3), np.uint8)
+    imgs = transform(dict(img=img))['img']
+    assert len(imgs) == 4 and all(im.shape == (64, 64, 3) for im in imgs)
+
+
+@pytest.mark.parametrize('kwargs, match', [
+    (dict(num_levels=0, transforms=[VIEW, VIEW]), 'num_levels must be >= 1'),
+    (dict(num_levels=2, transforms=[VIEW]), '2 view pipelines'),
+    (dict(num_levels=2, transforms=[VIEW, VIEW], tile_sizes=(64, )),
+     'one size per level'),
+    (dict(num_levels=1, transforms=[VIEW[1:], VIEW[1:]], tile_sizes=(64, )),
+     'exactly one RandomResizedCrop'),
+])
+def test_bad_arguments_are_named(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        TRANSFORMS.build(dict(type='MontageAssembly', **kwargs))
