@@ -9,12 +9,14 @@ import os.path as osp
 import shutil
 from typing import List
 
+from PIL import Image
+
 # Photographs (not drawings or synthetic images) in the scikit-image wheel.
 PHOTOS = ('astronaut.png', 'brick.png', 'camera.png', 'cell.png',
           'chelsea.png', 'coffee.png', 'coins.png', 'grass.png', 'gravel.png',
           'hubble_deep_field.jpg', 'ihc.png', 'moon.png',
           'motorcycle_left.png', 'motorcycle_right.png', 'page.png',
-          'rocket.jpg', 'retina.jpg', 'kidney.tif', 'lily.tif')
+          'rocket.jpg', 'retina.jpg')
 
 
 def skimage_photos() -> List[str]:
@@ -38,8 +40,21 @@ def skimage_photos() -> List[str]:
 
 def copy_photos(out_dir: str, limit: int = 0) -> List[str]:
     """Copy the bundled photographs (the first ``limit`` if > 0) to
-    ``out_dir`` and return the new paths."""
+    ``out_dir`` and return the new paths.
+
+    JPEGs are copied as they are; PNGs are re-saved (losslessly) without
+    their embedded colour profiles, which libpng warns about on every read.
+    """
     os.makedirs(out_dir, exist_ok=True)
     photos = skimage_photos()
     photos = photos[:limit] if limit > 0 else photos
-    return [shutil.copy(p, osp.join(out_dir, osp.basename(p))) for p in photos]
+    out = []
+    for path in photos:
+        dst = osp.join(out_dir, osp.basename(path))
+        if path.endswith('.png'):
+            with Image.open(path) as img:
+                img.save(dst, icc_profile=None)
+        else:
+            shutil.copyfile(path, dst)
+        out.append(dst)
+    return out
