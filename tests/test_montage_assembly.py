@@ -42,3 +42,30 @@ def test_without_tile_sizes_every_copy_has_the_pipeline_size():
 def test_bad_arguments_are_named(kwargs, match):
     with pytest.raises(ValueError, match=match):
         TRANSFORMS.build(dict(type='MontageAssembly', **kwargs))
+
+
+def test_shrunk_sources_keep_crops_at_least_tile_resolution():
+    transform = TRANSFORMS.build(
+        dict(type='MontageAssembly', num_levels=3, tile_sizes=(224, 112, 56),
+             transforms=[VIEW, VIEW]))
+    big = np.random.randint(0, 255, (800, 1000, 3), np.uint8)
+    sources = transform._sources(big)
+    # level 1: shrunk by 2 (= 224 / 112); level 2: by 800 / 224, not 4, so
+    # its short side stays at the level-0 tile size
+    assert [s.shape[:2] for s in sources] == [(800, 1000), (400, 500),
+                                              (224, 280)]
+    small = np.random.randint(0, 255, (200, 300, 3), np.uint8)
+    assert all(s is small for s in transform._sources(small))
+    imgs = transform(dict(img=big))['img']
+    assert [im.shape[:2] for im in imgs] == [(224, 224), (112, 112),
+                                             (56, 56)] * 2
+
+
+def test_without_shrinking_levels_crop_from_the_full_image():
+    transform = TRANSFORMS.build(
+        dict(type='MontageAssembly', num_levels=2, tile_sizes=(64, 32),
+             shrink_sources=False, transforms=[VIEW, VIEW]))
+    img = np.random.randint(0, 255, (300, 300, 3), np.uint8)
+    assert not transform.shrink_sources
+    assert [im.shape[:2] for im in transform(dict(img=img))['img']] == [
+        (64, 64), (32, 32)] * 2

@@ -7,17 +7,23 @@ preprocessor, forward, backward, optimizer step) interleaved A B A B after a
 warm-up. Prints per model the median step time, images/s, peak memory and
 FLOPs per image, then the MCL/BYOL ratios, and the forward FLOPs of the MCL
 authors' formulation (tile head on every pyramid level of every montage,
-target network on every level) for the same config.
+target network on every level) for the same config, and the share of the MCL
+step spent tiling montages.
 
-Example::
+``--mode data`` measures the two training pipelines alone instead: images/s
+of one worker (one process) on real JPEG files, rounds interleaved.
+
+Examples::
 
     python tools/analysis_tools/benchmark.py --batch-size 32 --iters 10
+    python tools/analysis_tools/benchmark.py --mode data --rounds 5
 """
 import argparse
 import importlib
 import json
 import os
 import statistics
+import tempfile
 import threading
 import time
 from typing import Callable, Dict, List
@@ -40,6 +46,7 @@ BYOL_CONFIG = 'mmpretrain::byol/byol_resnet50_16xb256-coslr-200e_in1k.py'
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--mode', choices=['model', 'data'], default='model')
     parser.add_argument('--mcl', default=MCL_CONFIG, help='MCL config')
     parser.add_argument('--byol', default=BYOL_CONFIG, help='BYOL config')
     parser.add_argument('--levels', type=int, default=3,
@@ -58,6 +65,10 @@ def parse_args():
                         help='overrides of the MCL config')
     parser.add_argument('--byol-options', nargs='+', action=DictAction,
                         help='overrides of the BYOL config')
+    parser.add_argument('--data-dir', help='JPEG files for --mode data '
+                        '(default: scikit-image photos re-encoded as JPEG)')
+    parser.add_argument('--rounds', type=int, default=5,
+                        help='--mode data: passes over the files per model')
     parser.add_argument('--json', help='write the figures to this file')
     return parser.parse_args()
 
@@ -195,7 +206,18 @@ def ours_forward(model, batch) -> None:
     model(**model.data_preprocessor(batch, True), mode='loss')
 
 
-def measure(args) -> Dict[str, dict]:
+def median_time(fn: Callable[[], None], device: str, n: int) -> float:
+    times = []
+    for _ in range(n):
+        sync(device)
+        start = time.perf_counter()
+        fn()
+        sync(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def measure_models(args) -> Dict[str, dict]:
     init_default_scope('mmpretrain')
     MessageHub.get_current_instance().update_info('max_iters', 10**6)
     models = {
@@ -232,6 +254,12 @@ def measure(args) -> Dict[str, dict]:
     mcl = models['MCL'][0]
     with torch.no_grad():
         authors = count_flops(lambda: authors_forward(mcl, batches['MCL']))
+        inputs = mcl.data_preprocessor(batches['MCL'], True)['inputs']
+        levels = mcl.tiler.num_levels
+        tiling = median_time(
+            lambda: [mcl.tiler(inputs[v * levels:(v + 1) * levels])
+                     for v in (0, 1)], args.device, max(args.iters, 3))
+    results['MCL']['tiling_time_s'] = tiling
     results['MCL_authors'] = dict(
         forward_gflops_per_image=authors / 1e9 / args.batch_size)
     results['ratios'] = dict(
@@ -243,24 +271,75 @@ def measure(args) -> Dict[str, dict]:
         results['BYOL']['train_gflops_per_image'],
         forward_flops_ours_over_authors=results['MCL']
         ['forward_gflops_per_image'] /
-        results['MCL_authors']['forward_gflops_per_image'])
+        results['MCL_authors']['forward_gflops_per_image'],
+        tiling_share_of_mcl_step=tiling / results['MCL']['step_time_s'])
     return results
 
 
-def main():
-    args = parse_args()
-    torch.manual_seed(0)
-    results = measure(args)
-    results['setup'] = dict(
-        device=(torch.cuda.get_device_name() if args.device.startswith('cuda')
-                else f'cpu ({torch.get_num_threads()} threads)'),
-        batch_size=args.batch_size, resolution=args.resolution,
-        levels=args.levels, iters=args.iters, warmup=args.warmup,
-        amp=args.amp, channels_last=args.channels_last,
-        mcl=args.mcl, byol=args.byol, torch=torch.__version__)
-    print(f"device: {results['setup']['device']}, batch "
-          f'{args.batch_size} x {args.resolution}px, S={args.levels}, '
-          f'amp={args.amp}, channels_last={args.channels_last}')
+def jpeg_files(data_dir: str) -> List[str]:
+    """The JPEG files of ``data_dir``, or the scikit-image photographs
+    re-encoded as JPEG into a temporary folder."""
+    if data_dir is None:
+        from PIL import Image
+
+        from mcl_mm.utils.demo_data import skimage_photos
+        data_dir = tempfile.mkdtemp(prefix='mcl_bench_jpeg_')
+        for path in skimage_photos():
+            name = os.path.splitext(os.path.basename(path))[0] + '.jpg'
+            with Image.open(path) as img:
+                img.convert('RGB').save(
+                    os.path.join(data_dir, name), quality=95)
+    files = sorted(
+        os.path.join(data_dir, f) for f in os.listdir(data_dir)
+        if f.lower().endswith(('.jpg', '.jpeg')))
+    if not files:
+        raise FileNotFoundError(f'no JPEG files in {data_dir}')
+    return files
+
+
+def train_pipeline(config: str, options: dict, args) -> Callable:
+    """The training pipeline of a config (MCL's set to ``--levels``)."""
+    from mmcv.transforms import Compose
+    cfg = load_config(config)
+    if options:
+        cfg.merge_from_dict(options)
+    pipeline = cfg.train_dataloader.dataset.pipeline
+    for t in pipeline:
+        if t['type'] == 'MontageAssembly':
+            t['num_levels'] = args.levels
+            if t.get('tile_sizes') is not None:
+                t['tile_sizes'] = [
+                    args.resolution // 2**i for i in range(args.levels)]
+    return Compose(pipeline)
+
+
+def measure_data(args) -> Dict[str, dict]:
+    init_default_scope('mmpretrain')
+    files = jpeg_files(args.data_dir)
+    pipelines = {
+        'MCL': train_pipeline(args.mcl, args.mcl_options, args),
+        'BYOL': train_pipeline(args.byol, args.byol_options, args),
+    }
+    rates: Dict[str, List[float]] = {k: [] for k in pipelines}
+    for _ in range(args.rounds):  # interleaved A B A B
+        for name, pipeline in pipelines.items():
+            start = time.perf_counter()
+            for path in files:
+                pipeline(dict(img_path=path))
+            rates[name].append(len(files) / (time.perf_counter() - start))
+    results = {
+        name: dict(images_per_s_per_worker=statistics.median(r))
+        for name, r in rates.items()
+    }
+    results['ratios'] = dict(
+        data_images_per_s_mcl_over_byol=results['MCL']
+        ['images_per_s_per_worker'] /
+        results['BYOL']['images_per_s_per_worker'])
+    results['files'] = len(files)
+    return results
+
+
+def print_models(results: dict) -> None:
     print(f"{'model':<12}{'step s':>9}{'img/s':>9}{'peak MB':>10}"
           f"{'train GFLOP/img':>17}{'fwd GFLOP/img':>15}")
     for name in ('MCL', 'BYOL'):
@@ -271,6 +350,31 @@ def main():
               f"{r['forward_gflops_per_image']:>15.2f}")
     print(f"{'MCL authors':<12}{'':>45}"
           f"{results['MCL_authors']['forward_gflops_per_image']:>15.2f}")
+    print(f"MCL montage tiling: {results['MCL']['tiling_time_s'] * 1e3:.2f} "
+          'ms per step')
+
+
+def main():
+    args = parse_args()
+    torch.manual_seed(0)
+    results = (measure_models if args.mode == 'model' else measure_data)(args)
+    results['setup'] = dict(
+        device=(torch.cuda.get_device_name() if args.device.startswith('cuda')
+                else f'cpu ({torch.get_num_threads()} threads)'),
+        batch_size=args.batch_size, resolution=args.resolution,
+        levels=args.levels, iters=args.iters, warmup=args.warmup,
+        amp=args.amp, channels_last=args.channels_last,
+        mcl=args.mcl, byol=args.byol, torch=torch.__version__)
+    print(f"device: {results['setup']['device']}, batch "
+          f'{args.batch_size} x {args.resolution}px, S={args.levels}, '
+          f'amp={args.amp}, channels_last={args.channels_last}')
+    if args.mode == 'model':
+        print_models(results)
+    else:
+        print(f"pipelines on {results['files']} JPEG files, one worker:")
+        for name in ('MCL', 'BYOL'):
+            print(f"{name:<12}"
+                  f"{results[name]['images_per_s_per_worker']:>9.1f} img/s")
     for key, value in results['ratios'].items():
         print(f'{key}: {value:.3f}')
     if args.json:

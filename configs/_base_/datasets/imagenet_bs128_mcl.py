@@ -78,6 +78,10 @@ train_pipeline = [
     dict(
         type='MontageAssembly',
         num_levels=num_levels,
+        # crop each level's copy straight to its tile size (224, 112, 56,
+        # 28) instead of building 224 px copies the device then shrinks
+        # (the authors' way: set tile_sizes=None)
+        tile_sizes=[resolution // 2**i for i in range(num_levels)],
         transforms=[view_pipeline1, view_pipeline2]),
     dict(type='PackInputs')
 ]

@@ -2,6 +2,8 @@
 import copy
 from typing import List, Optional, Sequence
 
+import cv2
+import numpy as np
 from mmcv.transforms import Compose
 
 from mmpretrain.datasets.transforms import MultiView
@@ -27,12 +29,21 @@ class MontageAssembly(MultiView):
             CPU work and host-to-device traffic for the same montages.
             Defaults to None (every copy at the pipeline's own size, as the
             authors do).
+        shrink_sources (bool): With ``tile_sizes``, level ``i`` crops from
+            the decoded image shrunk (area interpolation, once per level,
+            shared by views A and B) by ``f = min(tile_sizes[0] /
+            tile_sizes[i], short side / tile_sizes[0])``, never below 1: the
+            crop box is drawn relative to the image size, so the crops are
+            distributed as before and still map to their tiles by the same
+            or a smaller factor than level 0, but the crop that is resized is
+            up to f^2 times smaller. Defaults to True.
     """
 
     def __init__(self,
                  num_levels: int,
                  transforms: List[List[dict]],
-                 tile_sizes: Optional[Sequence[int]] = None) -> None:
+                 tile_sizes: Optional[Sequence[int]] = None,
+                 shrink_sources: bool = True) -> None:
         if num_levels < 1:
             raise ValueError('MontageAssembly: num_levels must be >= 1, got '
                              f'{num_levels}')
@@ -46,6 +57,7 @@ class MontageAssembly(MultiView):
         super().__init__(transforms=transforms, num_views=[num_levels] * 2)
         self.num_levels = num_levels
         self.tile_sizes = tile_sizes
+        self.shrink_sources = shrink_sources and tile_sizes is not None
         if tile_sizes is not None:
             self.transforms = [
                 Compose(self._crop_to(pipeline, size))
@@ -67,7 +79,47 @@ class MontageAssembly(MultiView):
         crops[0]['scale'] = size
         return pipeline
 
+    def _sources(self, img: np.ndarray) -> List[np.ndarray]:
+        """The image each level crops from (see ``shrink_sources``); each
+        shrunk source is made from the previous, smaller-by-less one."""
+        h, w = img.shape[:2]
+        sources, current, current_factor = [img], img, 1.0
+        for level in range(1, self.num_levels):
+            factor = min(self.tile_sizes[0] / self.tile_sizes[level],
+                         min(h, w) / self.tile_sizes[0])
+            if factor > 1.05 * current_factor:
+                size = (max(1, round(w / factor)), max(1, round(h / factor)))
+                current = cv2.resize(
+                    current, size, interpolation=cv2.INTER_AREA)
+                current_factor = factor
+            sources.append(current)
+        return sources
+
+    def transform(self, results: dict) -> dict:
+        """Apply each level's view pipelines to a copy of ``results``.
+
+        Args:
+            results (dict): Result dict with the decoded ``img``.
+
+        Returns:
+            dict: ``results`` with ``img`` the list of 2 x S views.
+        """
+        if not self.shrink_sources:
+            return super().transform(results)
+        sources = self._sources(results['img'])
+        others = {k: v for k, v in results.items() if k != 'img'}
+        views = []
+        for k, trans in enumerate(self.transforms):
+            inputs = copy.deepcopy(others)
+            source = sources[k % self.num_levels]
+            inputs['img'] = source.copy()
+            inputs['img_shape'] = source.shape[:2]
+            views.append(trans(inputs)['img'])
+        results['img'] = views
+        return results
+
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(num_levels={self.num_levels}, '
-                f'tile_sizes={self.tile_sizes}, views=[A x {self.num_levels}'
-                f', B x {self.num_levels}])')
+                f'tile_sizes={self.tile_sizes}, shrink_sources='
+                f'{self.shrink_sources}, views=[A x {self.num_levels}, '
+                f'B x {self.num_levels}])')
