@@ -69,6 +69,10 @@ def _single_level_model():
     model_cfg = _model_cfg(DEMO_CONFIG)
     model_cfg.montage.update(resolution=64, scales=(1, ), tiles_per_image=None)
     model_cfg.head.update(num_levels=1)
+    # S=1 reads P5 only: the FPN is built on C5 alone
+    model_cfg.backbone.out_indices = (3, )
+    model_cfg.neck.update(in_channels=[512], num_outs=1)
+    model_cfg.pyramid_strides = (32, )
     model_cfg.head.loss.temperature = 0.5
     model = MODELS.build(model_cfg)
     model.init_weights()
@@ -140,3 +144,13 @@ def test_wrong_number_of_views_is_refused():
     model = _single_level_model()
     with pytest.raises(ValueError, match=r'expected 2 x 1 view batches'):
         model.loss([torch.randn(8, 3, 64, 64)] * 3, None)
+
+
+def test_pyramid_output_read_by_no_level_is_refused():
+    model_cfg = _model_cfg(DEMO_CONFIG)
+    model_cfg.backbone.out_indices = (0, 1, 2, 3)
+    model_cfg.neck.update(in_channels=[64, 128, 256, 512], num_outs=4)
+    model_cfg.pyramid_strides = (4, 8, 16, 32)
+    with pytest.raises(ValueError, match=r'pyramid outputs \[0\] .* read by '
+                       'no level'):
+        MODELS.build(model_cfg)

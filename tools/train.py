@@ -5,14 +5,44 @@ Same flags as mmpretrain's (``--work-dir``, ``--resume [CKPT]``, ``--amp``,
 ``--auto-scale-lr``, ``--cfg-options``, ``--launcher``...), because it *is*
 mmpretrain's script (shipped in its package as ``.mim/tools/train.py``, the
 file ``mim train mmpretrain`` runs): this wrapper only imports mcl_mm first,
-so configs without ``custom_imports`` work too.
+so configs without ``custom_imports`` work too, and lets
+``--launcher pytorch`` run DDP on machines without GPUs (gloo backend, CPU
+model wrapper), where mmengine 0.10.7 would call ``torch.cuda.set_device``.
 """
+import argparse
 import os.path as osp
 import runpy
+import sys
 
 import mmpretrain
+import torch
 
 import mcl_mm  # noqa: F401  (registers mcl_mm's components)
+
+CPU_DDP_OPTIONS = [
+    'env_cfg.dist_cfg.backend=gloo',
+    'model_wrapper_cfg.type=MMDistributedDataParallel',
+    'model_wrapper_cfg.device_ids=None',
+]
+
+
+def prepare_cpu_ddp(argv: list) -> list:
+    """Start the gloo process group and add the CPU DDP options to argv
+    when ``--launcher pytorch`` runs without CUDA; else return argv."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument('--launcher', default='none')
+    launcher = parser.parse_known_args(argv[1:])[0].launcher
+    if launcher != 'pytorch' or torch.cuda.is_available():
+        return argv
+    torch.distributed.init_process_group(backend='gloo')
+    argv = list(argv)
+    if '--cfg-options' in argv:
+        at = argv.index('--cfg-options') + 1
+        argv[at:at] = CPU_DDP_OPTIONS
+    else:
+        argv += ['--cfg-options', *CPU_DDP_OPTIONS]
+    return argv
+
 
 if __name__ == '__main__':
     script = osp.join(osp.dirname(mmpretrain.__file__), '.mim', 'tools',
@@ -21,4 +51,5 @@ if __name__ == '__main__':
         raise FileNotFoundError(
             f'mmpretrain ships no training script at {script}; install '
             'mmpretrain from its wheel (pip install mmpretrain==1.2.0)')
+    sys.argv = prepare_cpu_ddp(sys.argv)
     runpy.run_path(script, run_name='__main__')

@@ -1,7 +1,10 @@
 _base_ = ['mmpretrain::_base_/default_runtime.py']
 
 custom_imports = dict(imports=['mcl_mm'], allow_failed_imports=False)
-custom_hooks = [dict(type='MontageBatchCheckHook')]
+custom_hooks = [
+    dict(type='MontageBatchCheckHook'),
+    dict(type='NonFiniteLossHook'),
+]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
     checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3))

@@ -1,6 +1,7 @@
 # CPU demo: MCL with S=3 on the real photographs bundled with scikit-image
 # (copied to data/demo by `make demo`), ResNet-18 + FPN at 96 px, plain BN,
-# 100 iterations of batch 16 (16 + 4 + 1 montages per view).
+# 100 iterations of batch 16 (16 + 4 + 1 montages per view). With S=3 the
+# levels read P5, P4 and P3, so the FPN is built on C3-C5 only.
 _base_ = [
     '../_base_/datasets/imagenet_bs128_mcl.py',
     '../_base_/models/mcl_r50_fpn.py',
@@ -16,10 +17,12 @@ channels = 64
 model = dict(
     montage=dict(
         resolution=resolution, scales=(1, 2, 4), tiles_per_image=(1, 1, 1)),
-    backbone=dict(depth=18, norm_cfg=norm_cfg),
+    pyramid_strides=(8, 16, 32),
+    backbone=dict(depth=18, out_indices=(1, 2, 3), norm_cfg=norm_cfg),
     neck=dict(
-        in_channels=[64, 128, 256, 512],
+        in_channels=[128, 256, 512],
         out_channels=channels,
+        num_outs=3,
         norm_cfg=norm_cfg),
     tile_head=dict(
         in_channels=channels,

@@ -94,6 +94,15 @@ def build(config: str, options: dict, args) -> tuple:
             resolution=args.resolution, scales=scales,
             tiles_per_image=(1, ) * args.levels)
         cfg.model.head.num_levels = args.levels
+        # keep only the pyramid outputs the levels read
+        drop = len(cfg.model.neck.in_channels) - args.levels
+        if drop > 0:
+            cfg.model.backbone.out_indices = \
+                cfg.model.backbone.out_indices[drop:]
+            cfg.model.neck.in_channels = cfg.model.neck.in_channels[drop:]
+            cfg.model.neck.num_outs = args.levels
+            cfg.model.pyramid_strides = \
+                tuple(cfg.model.get('pyramid_strides', (4, 8, 16, 32)))[drop:]
     model = revert_sync_batchnorm(MODELS.build(cfg.model))
     model.init_weights()
     model.to(args.device)

@@ -1,4 +1,5 @@
 # Copyright (c) mcl_mm contributors. All rights reserved.
 from .montage_batch_check_hook import MontageBatchCheckHook
+from .non_finite_loss_hook import NonFiniteLossHook
 
-__all__ = ['MontageBatchCheckHook']
+__all__ = ['MontageBatchCheckHook', 'NonFiniteLossHook']

@@ -1,4 +1,7 @@
 # Copyright (c) mcl_mm contributors. All rights reserved.
+from collections.abc import Sized
+
+from mmengine.dataset import InfiniteSampler
 from mmengine.dist import get_world_size
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
@@ -29,11 +32,17 @@ class MontageBatchCheckHook(Hook):
         except ValueError as err:
             raise ValueError(
                 f'train_dataloader.batch_size={batch_size}: {err}') from None
-        if loader.drop_last or not hasattr(loader.dataset, '__len__'):
-            return
+        if isinstance(getattr(loader, 'sampler', None), InfiniteSampler) or \
+                not isinstance(loader.dataset, Sized):
+            return  # no last batch
         per_rank = -(-len(loader.dataset) // get_world_size())
         last = per_rank % batch_size
-        if last:
+        if last and loader.drop_last:
+            runner.logger.warning(
+                f'train_dataloader.drop_last=True: each epoch leaves out '
+                f'{last} of the {per_rank} images each process sees (a '
+                f'batch is {batch_size} images)')
+        elif last:
             try:
                 tiler.num_montages(last)
             except ValueError:

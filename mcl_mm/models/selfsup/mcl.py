@@ -36,7 +36,8 @@ class MCL(BaseSelfSupervisor):
             mmpretrain's convention (0.01 = the target keeps 99%), annealed
             to 0 on a cosine schedule. Defaults to 0.01.
         pyramid_strides (Sequence[int]): Stride of each FPN output, finest
-            first. Defaults to (4, 8, 16, 32).
+            first; every output must be read by a level. Defaults to
+            (4, 8, 16, 32), i.e. P2-P5 for S=4.
         pretrained (str, optional): Checkpoint to initialise from.
         data_preprocessor (dict, optional): Config of the data preprocessor;
             ``SelfSupDataPreprocessor`` by default.
@@ -100,10 +101,15 @@ class MCL(BaseSelfSupervisor):
                     f'{strides.index(stride)}; use a resolution divisible '
                     f'by {strides[-1]}')
             levels.append(strides.index(stride))
-        cells = resolution // strides[-1]
-        if cells < 1:
-            raise ValueError(f'MCL: resolution {resolution} is smaller than '
-                             f'the coarsest stride {strides[-1]}')
+        unused = sorted(set(range(len(strides))) - set(levels))
+        if unused:
+            raise ValueError(
+                f'MCL: pyramid outputs {unused} (strides '
+                f'{[strides[k] for k in unused]}) are read by no level '
+                f'(scales {self.tiler.scales}); their weights would get no '
+                'gradient, which DDP refuses. Build the FPN from the stages '
+                'the levels use, e.g. for S=3: backbone out_indices=(1, 2, '
+                '3), neck in_channels of C3-C5, pyramid_strides=(8, 16, 32)')
         return levels
 
     def init_weights(self) -> None:
