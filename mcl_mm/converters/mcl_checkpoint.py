@@ -1,0 +1,53 @@
+# Copyright (c) mcl_mm contributors. All rights reserved.
+"""Read the online network of an MCL checkpoint and describe its layout."""
+import re
+from typing import Dict, List
+
+import torch
+
+REQUIRED = ('backbone.', 'neck.lateral_convs.', 'tile_head.shared_convs.')
+
+
+def load_mcl_state(path: str) -> Dict[str, torch.Tensor]:
+    """The online weights of an MCL checkpoint (the EMA target dropped).
+
+    The file is read with ``weights_only=True``.
+
+    Raises:
+        ValueError: If the file holds no MCL backbone, FPN and tile head.
+    """
+    ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict):
+        raise ValueError(f'{path}: not an MCL checkpoint (no state dict)')
+    missing = [p for p in REQUIRED if not any(k.startswith(p) for k in state)]
+    if missing:
+        raise ValueError(
+            f'{path}: not an MCL checkpoint: no weights under {missing} '
+            '(expected the backbone, FPN neck and tile head of mcl_mm MCL)')
+    return {k: v for k, v in state.items() if not k.startswith('target_net.')}
+
+
+def stage_channels(state: Dict[str, torch.Tensor]) -> List[int]:
+    """Output channels of each ResNet stage of ``backbone.``, in order."""
+    channels = {}
+    for key, value in state.items():
+        m = re.match(r'backbone\.layer(\d+)\.(\d+)\.conv(\d+)\.weight$', key)
+        if m:
+            stage, block, conv = (int(g) for g in m.groups())
+            best = channels.get(stage)
+            if best is None or (block, conv) > best[0]:
+                channels[stage] = ((block, conv), value.shape[0])
+    return [channels[s][1] for s in sorted(channels)]
+
+
+def fpn_stages(state: Dict[str, torch.Tensor]) -> Dict[int, int]:
+    """Map each MCL FPN lateral index to the backbone stage (0 = C2) it
+    reads, found from its input channels."""
+    stages = stage_channels(state)
+    mapping = {}
+    for key, value in state.items():
+        m = re.match(r'neck\.lateral_convs\.(\d+)\.conv\.weight$', key)
+        if m:
+            mapping[int(m.group(1))] = stages.index(value.shape[1])
+    return mapping

@@ -1,0 +1,131 @@
+# Copyright (c) mcl_mm contributors. All rights reserved.
+"""Rename MCL weights for the frameworks that fine-tune them."""
+import re
+from typing import Dict, Tuple
+
+import torch
+
+from .mcl_checkpoint import fpn_stages
+
+State = Dict[str, torch.Tensor]
+
+
+def _prefixed(state: State, prefix: str, new_prefix: str = '') -> State:
+    return {
+        new_prefix + k[len(prefix):]: v
+        for k, v in state.items() if k.startswith(prefix)
+    }
+
+
+def to_mmdet(state: State,
+             fpn_start_level: int = 0,
+             with_fpn: bool = True,
+             with_box_head: bool = True,
+             c4: bool = False) -> Tuple[State, Dict[str, int]]:
+    """MCL online weights as an mmdet detector state dict.
+
+    Args:
+        state (dict): Online MCL weights (:func:`load_mcl_state`).
+        fpn_start_level (int): ``start_level`` of the detector's FPN (0 for
+            Mask R-CNN, 1 for RetinaNet). FPN convs are matched by the
+            backbone stage they read, not by list position.
+        with_fpn (bool): Carry the FPN into ``neck``.
+        with_box_head (bool): Carry the 4 tile-head convs into
+            ``roi_head.bbox_head.shared_convs`` (Shared4Conv1FCBBoxHead).
+        c4 (bool): R50-C4 detector: stage 4 goes to
+            ``roi_head.shared_head.layer4``, no FPN, no box head convs.
+
+    Returns:
+        tuple: The new state dict and the number of tensors per group.
+    """
+    out: State = {}
+    groups: Dict[str, int] = {}
+    backbone = _prefixed(state, 'backbone.', 'backbone.')
+    if c4:
+        head = {k: v for k, v in backbone.items()
+                if k.startswith('backbone.layer4.')}
+        backbone = {k: v for k, v in backbone.items() if k not in head}
+        out.update({k.replace('backbone.layer4.',
+                              'roi_head.shared_head.layer4.'): v
+                    for k, v in head.items()})
+        groups['roi_head.shared_head.layer4'] = len(head)
+        with_fpn = with_box_head = False
+    out.update(backbone)
+    groups['backbone'] = len(backbone)
+    if with_fpn:
+        count = 0
+        for lateral, stage in fpn_stages(state).items():
+            target = stage - fpn_start_level
+            if target < 0:
+                continue  # the detector's FPN does not read this stage
+            for kind in ('lateral_convs', 'fpn_convs'):
+                part = _prefixed(state, f'neck.{kind}.{lateral}.',
+                                 f'neck.{kind}.{target}.')
+                out.update(part)
+                count += len(part)
+        groups['neck'] = count
+    if with_box_head:
+        convs = _prefixed(state, 'tile_head.shared_convs.',
+                          'roi_head.bbox_head.shared_convs.')
+        out.update(convs)
+        groups['roi_head.bbox_head.shared_convs'] = len(convs)
+    return out, groups
+
+
+def to_mmseg(state: State) -> Tuple[State, Dict[str, int]]:
+    """The MCL backbone as mmseg ``backbone.*`` weights."""
+    out = _prefixed(state, 'backbone.', 'backbone.')
+    return out, dict(backbone=len(out))
+
+
+def to_torchvision(state: State) -> Tuple[State, Dict[str, int]]:
+    """The MCL backbone under torchvision ResNet names (identical to
+    mmpretrain's, without the prefix); there is no ``fc``."""
+    out = _prefixed(state, 'backbone.')
+    return out, dict(backbone=len(out))
+
+
+def _detectron2_resnet_name(key: str) -> str:
+    if not key.startswith('layer'):
+        key = 'stem.' + key
+    for t in (1, 2, 3, 4):
+        key = key.replace(f'layer{t}', f'res{t + 1}')
+    for t in (1, 2, 3):
+        key = key.replace(f'bn{t}', f'conv{t}.norm')
+    key = key.replace('downsample.0', 'shortcut')
+    return key.replace('downsample.1', 'shortcut.norm')
+
+
+def to_detectron2(state: State) -> Tuple[dict, Dict[str, int]]:
+    """MCL weights in detectron2's naming, as numpy arrays.
+
+    Backbone as ``stem.*`` / ``res{2-5}.*``, FPN as
+    ``backbone.fpn_lateral{2-5}`` / ``backbone.fpn_output{2-5}`` (by the
+    stage read), tile-head convs as ``roi_heads.box_head.conv{1-4}``; conv
+    norms become ``.norm``. Load it with ``MODEL.WEIGHTS`` (the dict carries
+    ``matching_heuristics``).
+    """
+    model = {}
+    backbone = _prefixed(state, 'backbone.')
+    for k, v in backbone.items():
+        model[_detectron2_resnet_name(k)] = v
+    for lateral, stage in fpn_stages(state).items():
+        for kind, name in (('lateral_convs', 'fpn_lateral'),
+                           ('fpn_convs', 'fpn_output')):
+            part = _prefixed(state, f'neck.{kind}.{lateral}.')
+            for k, v in part.items():
+                k = re.sub(r'^conv\.', '', k).replace('bn.', 'norm.')
+                model[f'backbone.{name}{stage + 2}.{k}'] = v
+    for k, v in _prefixed(state, 'tile_head.shared_convs.').items():
+        i, rest = k.split('.', 1)
+        rest = re.sub(r'^conv\.', '', rest).replace('bn.', 'norm.')
+        model[f'roi_heads.box_head.conv{int(i) + 1}.{rest}'] = v
+    model = {
+        k: v.numpy() for k, v in model.items()
+        if not k.endswith('num_batches_tracked')
+    }
+    fpn = sum(1 for k in model if k.startswith('backbone.fpn'))
+    head = sum(1 for k in model if k.startswith('roi_heads.'))
+    groups = dict(backbone=len(model) - fpn - head, fpn=fpn, box_head=head)
+    return dict(model=model, __author__='mcl_mm',
+                matching_heuristics=True), groups
