@@ -3,8 +3,9 @@ VENV ?= .venv
 PY := $(abspath $(VENV))/bin/python
 DEMO_CONFIG := configs/mcl/mcl_r18-fpn_1xb16-96px-s3-100it_demo.py
 DEMO_DIR := work_dirs/demo
+COINS_CONFIG := configs/benchmarks/mmdetection/mask-rcnn_r18-fpn-conv_1xb2-30e_coins-demo.py
 
-.PHONY: setup demo test
+.PHONY: setup demo finetune-demo test
 
 setup:
 	MCL_VENV=$(abspath $(VENV)) bash tools/setup_env.sh
@@ -16,6 +17,13 @@ demo: setup
 	@echo "checkpoint: $$(ls -t $(DEMO_DIR)/iter_*.pth | head -n 1)"
 	@echo "training log: $$(ls -t $(DEMO_DIR)/*/*.log | head -n 1)"
 	@echo "montages: $(DEMO_DIR)/montages.png"
+
+# the demo checkpoint -> Mask R-CNN on the coins photo, COCO bbox/segm AP
+finetune-demo: setup
+	[ -f $(DEMO_DIR)/iter_100.pth ] || $(MAKE) demo
+	$(PY) tools/prepare_coins_data.py data/coins
+	PATH=$(abspath $(VENV))/bin:$$PATH bash tools/benchmarks/mmdetection/mim_train.sh \
+	    $(DEMO_DIR)/iter_100.pth $(COINS_CONFIG) 0 mmdet
 
 test: setup
 	$(PY) -m pytest tests -q

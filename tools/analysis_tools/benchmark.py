@@ -82,13 +82,25 @@ def load_config(path: str) -> Config:
     return Config.fromfile(path)
 
 
+def build_authors_encoder(model_cfg, args) -> torch.nn.Sequential:
+    """The authors' encoder for a config: the FPN keeps all its outputs
+    (P2-P5), whatever the number of levels."""
+    return torch.nn.Sequential(*[
+        revert_sync_batchnorm(MODELS.build(model_cfg[part]))
+        for part in ('backbone', 'neck', 'tile_head')
+    ]).to(args.device)
+
+
 def build(config: str, options: dict, args) -> tuple:
-    """Model and optimizer wrapper of a config, on ``args.device``."""
+    """Model and optimizer wrapper of a config, on ``args.device``; for MCL
+    also the authors' encoder (for FLOPs)."""
     cfg = load_config(config)
     if options:
         cfg.merge_from_dict(options)
     cfg.model.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
+    authors = None
     if cfg.model.type == 'MCL':
+        authors = build_authors_encoder(cfg.model, args)
         scales = tuple(2**i for i in range(args.levels))
         cfg.model.montage.update(
             resolution=args.resolution, scales=scales,
@@ -116,7 +128,7 @@ def build(config: str, options: dict, args) -> tuple:
             optim_cfg.dtype = 'bfloat16'
     else:
         optim_cfg.pop('loss_scale', None)
-    return model, build_optim_wrapper(model, optim_cfg)
+    return model, build_optim_wrapper(model, optim_cfg), authors
 
 
 def make_batch(model, args) -> dict:
@@ -186,20 +198,20 @@ def count_flops(fn: Callable[[], None]) -> int:
     return counter.get_total_flops()
 
 
-def authors_forward(model, batch) -> None:
+def authors_forward(model, encoder, batch) -> None:
     """The authors' formulation of MCL's forward pass (for FLOPs only).
 
-    Online and target both run every level; every pyramid output of every
-    montage is cut into tiles of the level-0 cell count and every tile
-    passes the 4-conv head and the projection.
+    Online and target (same architecture: ``encoder`` runs twice) both run
+    every level; every output of the full FPN (P2-P5) of every montage is
+    cut into tiles of the level-0 cell count and every tile passes the
+    4-conv head and the projection.
     """
     data = model.data_preprocessor(batch, True)
     num_levels = model.tiler.num_levels
     views = [data['inputs'][:num_levels], data['inputs'][num_levels:]]
     cells = model.tiler.resolution // 32
-    for encoder in (model.target_net.module,
-                    (model.backbone, model.neck, model.tile_head)):
-        backbone, neck, tile_head = encoder
+    backbone, neck, tile_head = encoder
+    for _ in ('online', 'target'):
         for view in views:
             montages, _ = model.tiler(view)
             pyramid = neck(backbone(torch.cat(montages)))
@@ -233,8 +245,12 @@ def measure_models(args) -> Dict[str, dict]:
         'MCL': build(args.mcl, args.mcl_options, args),
         'BYOL': build(args.byol, args.byol_options, args),
     }
-    batches = {k: make_batch(m, args) for k, (m, _) in models.items()}
-    steps = {k: train_step(m, o, batches[k]) for k, (m, o) in models.items()}
+    authors_encoder = models['MCL'][2]
+    batches = {k: make_batch(m, args) for k, (m, _, _) in models.items()}
+    steps = {
+        k: train_step(m, o, batches[k])
+        for k, (m, o, _) in models.items()
+    }
     times: Dict[str, List[float]] = {k: [] for k in models}
     peaks = {k: 0 for k in models}
     for it in range(args.warmup + args.iters):
@@ -249,7 +265,7 @@ def measure_models(args) -> Dict[str, dict]:
                 times[name].append(elapsed)
                 peaks[name] = max(peaks[name], mem.peak)
     results = {}
-    for name, (model, optim_wrapper) in models.items():
+    for name, (model, _, _) in models.items():
         median = statistics.median(times[name])
         with torch.no_grad():
             fwd = count_flops(lambda: ours_forward(model, batches[name]))
@@ -262,7 +278,8 @@ def measure_models(args) -> Dict[str, dict]:
             forward_gflops_per_image=fwd / 1e9 / args.batch_size)
     mcl = models['MCL'][0]
     with torch.no_grad():
-        authors = count_flops(lambda: authors_forward(mcl, batches['MCL']))
+        authors = count_flops(
+            lambda: authors_forward(mcl, authors_encoder, batches['MCL']))
         inputs = mcl.data_preprocessor(batches['MCL'], True)['inputs']
         levels = mcl.tiler.num_levels
         tiling = median_time(
