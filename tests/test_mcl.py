@@ -107,7 +107,7 @@ def test_single_level_loss_equals_reference_cross_entropy():
     assert -1 <= losses['neg_cos_l0'] <= 1 and -1 <= losses['pos_cos_l0'] <= 1
 
 
-def test_target_starts_as_copy_of_online_and_gets_no_grad():
+def test_target_starts_as_copy_of_online():
     model = _single_level_model()
     online = dict(model.backbone.named_parameters())
     for name, p in model.target_net.module[0].named_parameters():
