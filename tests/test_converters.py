@@ -17,27 +17,7 @@ from mcl_mm.converters import (fpn_stages, load_mcl_state, to_detectron2,
                                to_mmdet, to_mmseg, to_torchvision)
 from conftest import ROOT
 
-IN1K = osp.join(ROOT, 'configs', 'mcl',
-                'mcl_r50-fpn_32xb128-amp-coslr-100e_in1k.py')
 BENCH = osp.join(ROOT, 'configs', 'benchmarks')
-
-
-@pytest.fixture(scope='module')
-def mcl_ckpt(tmp_path_factory):
-    """A freshly built R50-FPN MCL model (S=4) and its checkpoint file."""
-    from mmpretrain.registry import MODELS
-    init_default_scope('mmpretrain')
-    torch.manual_seed(0)
-    cfg = Config.fromfile(IN1K)
-    model = revert_sync_batchnorm(MODELS.build(cfg.model))
-    model.init_weights()
-    # non-trivial BN statistics, so that copying them is checked too
-    for name, buf in model.named_buffers():
-        if 'running_mean' in name:
-            buf.normal_()
-    path = str(tmp_path_factory.mktemp('mcl') / 'mcl.pth')
-    torch.save(dict(state_dict=model.state_dict(), meta=dict(iter=1)), path)
-    return model.eval(), path
 
 
 def _detector(config):

@@ -2,6 +2,7 @@
 # mmdet's FPN is built as ``mmdet.FPN``: importing it registers it.
 import mmdet.models.necks  # noqa: F401
 
+from .backbones import *  # noqa: F401,F403
 from .heads import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .selfsup import *  # noqa: F401,F403
