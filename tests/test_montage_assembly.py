@@ -33,7 +33,7 @@ def test_without_tile_sizes_every_copy_has_the_pipeline_size():
 
 @pytest.mark.parametrize('kwargs, match', [
     (dict(num_levels=0, transforms=[VIEW, VIEW]), 'num_levels must be >= 1'),
-    (dict(num_levels=2, transforms=[VIEW]), '2 view pipelines'),
+    (dict(num_levels=2, transforms=[VIEW] * 3), '2 view pipelines'),
     (dict(num_levels=2, transforms=[VIEW, VIEW], tile_sizes=(64, )),
      'one size per level'),
     (dict(num_levels=1, transforms=[VIEW[1:], VIEW[1:]], tile_sizes=(64, )),

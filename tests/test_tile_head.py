@@ -43,7 +43,32 @@ def test_tile_embeddings_equal_head_on_hand_cropped_tiles():
                             emb[m * r * r + row * r + col], ref)
 
 
-def test_tiles_of_unequal_cells_are_refused():
-    head = _head().eval()
-    with pytest.raises(ValueError, match='same number of cells'):
-        head([torch.randn(1, 8, 3, 3), torch.randn(1, 8, 4, 4)], (1, 2))
+def test_tiles_of_unequal_cells_run_per_level_through_the_same_layers():
+    # explicit pyramid_levels (ablation): level 0 tiles cover 3x3 cells,
+    # level 1 tiles 2x2
+    torch.manual_seed(0)
+    head = _head()
+    head.init_weights()
+    head.eval()
+    f0, f1 = torch.randn(2, 8, 3, 3), torch.randn(1, 8, 4, 4)
+    out = head([f0, f1], (1, 2))
+    assert [o.shape for o in out] == [(2, 4), (4, 4)]
+    with torch.no_grad():
+        ref0 = head.projection((head.shared_convs(f0), ))[0]
+        ref1 = head.projection((head.shared_convs(f1[..., :2, 2:]), ))[0]
+    torch.testing.assert_close(out[0], ref0)
+    torch.testing.assert_close(out[1][1], ref1[0])
+
+
+def test_tile_layer_replaces_the_stacked_convs():
+    head = TileEmbedHead(
+        tile_layer=dict(type='mmdet.ResLayer', depth=50, stage=3, stride=2,
+                        norm_cfg=dict(type='BN'), norm_eval=False),
+        projection=dict(type='NonLinearNeck', in_channels=2048,
+                        hid_channels=16, out_channels=4,
+                        norm_cfg=dict(type='BN1d')))
+    assert not hasattr(head, 'shared_convs')
+    assert all(k.startswith(('tile_layer.layer4.', 'projection.'))
+               for k in head.state_dict())
+    out = head([torch.randn(2, 1024, 8, 8)], (2, ))
+    assert out[0].shape == (8, 4)

@@ -5,7 +5,7 @@ from typing import Dict, List
 
 import torch
 
-REQUIRED = ('backbone.', 'neck.lateral_convs.', 'tile_head.shared_convs.')
+REQUIRED = ('backbone.', 'tile_head.')
 
 
 def load_mcl_state(path: str) -> Dict[str, torch.Tensor]:
@@ -24,12 +24,17 @@ def load_mcl_state(path: str) -> Dict[str, torch.Tensor]:
     if missing:
         raise ValueError(
             f'{path}: not an MCL checkpoint: no weights under {missing} '
-            '(expected the backbone, FPN neck and tile head of mcl_mm MCL)')
+            '(expected the backbone and tile head of mcl_mm MCL)')
     return {k: v for k, v in state.items() if not k.startswith('target_net.')}
 
 
 def stage_channels(state: Dict[str, torch.Tensor]) -> List[int]:
-    """Output channels of each ResNet stage of ``backbone.``, in order."""
+    """Output channels of each stage of ``backbone.``, in order: ResNet
+    stages, or the per-stage output norms of mmdet's SwinTransformer."""
+    swin = {int(m.group(1)): v.shape[0] for k, v in state.items()
+            for m in [re.match(r'backbone\.norm(\d+)\.weight$', k)] if m}
+    if swin and 'backbone.patch_embed.projection.weight' in state:
+        return [swin[i] for i in sorted(swin)]
     channels = {}
     for key, value in state.items():
         m = re.match(r'backbone\.layer(\d+)\.(\d+)\.conv(\d+)\.weight$', key)

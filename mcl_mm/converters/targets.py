@@ -32,8 +32,9 @@ def to_mmdet(state: State,
         with_fpn (bool): Carry the FPN into ``neck``.
         with_box_head (bool): Carry the 4 tile-head convs into
             ``roi_head.bbox_head.shared_convs`` (Shared4Conv1FCBBoxHead).
-        c4 (bool): R50-C4 detector: stage 4 goes to
-            ``roi_head.shared_head.layer4``, no FPN, no box head convs.
+        c4 (bool): R50-C4 detector: res5 (the C4 variant's tile head, or
+            else backbone stage 4) goes to ``roi_head.shared_head.layer4``,
+            no FPN, no box head convs.
 
     Returns:
         tuple: The new state dict and the number of tensors per group.
@@ -42,12 +43,15 @@ def to_mmdet(state: State,
     groups: Dict[str, int] = {}
     backbone = _prefixed(state, 'backbone.', 'backbone.')
     if c4:
-        head = {k: v for k, v in backbone.items()
-                if k.startswith('backbone.layer4.')}
-        backbone = {k: v for k, v in backbone.items() if k not in head}
-        out.update({k.replace('backbone.layer4.',
-                              'roi_head.shared_head.layer4.'): v
-                    for k, v in head.items()})
+        # res5 is the tile head of the C4 variant, else backbone stage 4
+        head = _prefixed(state, 'tile_head.tile_layer.layer4.',
+                         'roi_head.shared_head.layer4.')
+        if not head:
+            head = _prefixed(backbone, 'backbone.layer4.',
+                             'roi_head.shared_head.layer4.')
+            backbone = {k: v for k, v in backbone.items()
+                        if not k.startswith('backbone.layer4.')}
+        out.update(head)
         groups['roi_head.shared_head.layer4'] = len(head)
         with_fpn = with_box_head = False
     out.update(backbone)

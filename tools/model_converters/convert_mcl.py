@@ -2,10 +2,12 @@
 """Convert an MCL checkpoint (online network) for downstream fine-tuning.
 
 Targets:
-  mmdet            Mask R-CNN R50-FPN-CONV: backbone, FPN (start at C2) and
-                   the 4 tile-head convs as roi_head.bbox_head.shared_convs
+  mmdet            Mask R-CNN R50-FPN-CONV (or Swin-T FPN-CONV): backbone,
+                   FPN (start at C2) and the 4 tile-head convs as
+                   roi_head.bbox_head.shared_convs
   mmdet-retinanet  backbone and FPN (start at C3); no box head
-  mmdet-c4         Mask R-CNN R50-C4: stages 1-3 in backbone, stage 4 in
+  mmdet-c4         Mask R-CNN R50-C4: stages 1-3 in backbone, res5 (the
+                   C4 variant's tile head, else stage 4) in
                    roi_head.shared_head.layer4
   mmseg            backbone
   torchvision      a torchvision ResNet state dict (no fc)

@@ -17,12 +17,14 @@ class MontageAssembly(MultiView):
     Each of the two view pipelines (BYOL's A and B) is applied once per level
     with its own random draw, so every level sees an independently augmented
     copy: the output ``img`` is the list ``[A_0, ..., A_{S-1}, B_0, ...,
-    B_{S-1}]``. The tiling itself happens batched on the device
+    B_{S-1}]``. With a single pipeline (supervised multi-level training) it
+    is ``[A_0, ..., A_{S-1}]``. The tiling itself happens batched on the device
     (:class:`MontageTiler`).
 
     Args:
         num_levels (int): Number of montage levels S.
-        transforms (List[List[dict]]): The two view pipelines.
+        transforms (List[List[dict]]): The two view pipelines (one for
+            supervised multi-level training).
         tile_sizes (Sequence[int], optional): When given, level ``i``'s
             ``RandomResizedCrop`` outputs ``tile_sizes[i]`` pixels directly,
             instead of a full-size copy that the device then shrinks: less
@@ -47,14 +49,17 @@ class MontageAssembly(MultiView):
         if num_levels < 1:
             raise ValueError('MontageAssembly: num_levels must be >= 1, got '
                              f'{num_levels}')
-        if len(transforms) != 2:
-            raise ValueError('MontageAssembly: expected the 2 view pipelines '
-                             f'of BYOL, got {len(transforms)}')
+        if len(transforms) not in (1, 2):
+            raise ValueError(
+                'MontageAssembly: expected the 2 view pipelines of BYOL (or '
+                f'1 for supervised multi-level training), got '
+                f'{len(transforms)}')
         if tile_sizes is not None and len(tile_sizes) != num_levels:
             raise ValueError('MontageAssembly: tile_sizes needs one size per '
                              f'level: expected {num_levels}, got '
                              f'{len(tile_sizes)}')
-        super().__init__(transforms=transforms, num_views=[num_levels] * 2)
+        super().__init__(
+            transforms=transforms, num_views=[num_levels] * len(transforms))
         self.num_levels = num_levels
         self.tile_sizes = tile_sizes
         self.shrink_sources = shrink_sources and tile_sizes is not None
@@ -119,7 +124,8 @@ class MontageAssembly(MultiView):
         return results
 
     def __repr__(self) -> str:
+        views = ', '.join(f'{name} x {self.num_levels}'
+                          for name in 'AB'[:len(self.num_views)])
         return (f'{self.__class__.__name__}(num_levels={self.num_levels}, '
                 f'tile_sizes={self.tile_sizes}, shrink_sources='
-                f'{self.shrink_sources}, views=[A x {self.num_levels}, '
-                f'B x {self.num_levels}])')
+                f'{self.shrink_sources}, views=[{views}])')

@@ -48,6 +48,10 @@ class TileEmbedHead(BaseModule):
         conv_cfg (dict, optional): Config of the conv layers.
         norm_cfg (dict): Config of the norm layers after the convs.
             Defaults to ``dict(type='SyncBN')``.
+        tile_layer (dict, optional): A module run on the tiles instead of
+            the stacked convs, e.g. mmdet's ``ResLayer`` (res5) for the
+            R50-C4 variant, as the C4 detector's RoI head runs res5 on RoI
+            features. Defaults to None (the stacked convs).
         init_cfg (dict or list[dict], optional): Initialization config.
     """
 
@@ -58,17 +62,23 @@ class TileEmbedHead(BaseModule):
                  num_convs: int = 4,
                  conv_cfg: Optional[dict] = None,
                  norm_cfg: dict = dict(type='SyncBN'),
+                 tile_layer: Optional[dict] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = dict(
                      type='Kaiming', layer='Conv2d')) -> None:
         super().__init__(init_cfg)
-        self.shared_convs = nn.ModuleList(
-            ConvModule(
-                in_channels if i == 0 else feat_channels,
-                feat_channels,
-                3,
-                padding=1,
-                conv_cfg=conv_cfg,
-                norm_cfg=norm_cfg) for i in range(num_convs))
+        if tile_layer is not None:
+            self.tile_layer = MODELS.build(tile_layer)
+            self._layer_name = 'tile_layer'
+        else:
+            self.shared_convs = nn.Sequential(*(
+                ConvModule(
+                    in_channels if i == 0 else feat_channels,
+                    feat_channels,
+                    3,
+                    padding=1,
+                    conv_cfg=conv_cfg,
+                    norm_cfg=norm_cfg) for i in range(num_convs)))
+            self._layer_name = 'shared_convs'
         self.projection = MODELS.build(projection)
 
     def forward(self, feats: Sequence[torch.Tensor],
@@ -84,13 +94,12 @@ class TileEmbedHead(BaseModule):
             List[torch.Tensor]: One (n_i * r_i**2, D) embedding per level,
             tiles row-major as in :func:`split_tiles`.
         """
+        layer = getattr(self, self._layer_name)
         tiles = [split_tiles(f, r) for f, r in zip(feats, scales)]
-        sizes = [t.shape[-2:] for t in tiles]
-        if len(set(sizes)) > 1:
-            raise ValueError('TileEmbedHead: tiles of all levels must cover '
-                             f'the same number of cells, got {sizes}')
-        x = torch.cat(tiles)
-        for conv in self.shared_convs:
-            x = conv(x)
-        x = self.projection((x, ))[0]
-        return list(x.split([t.size(0) for t in tiles]))
+        sizes = [tuple(t.shape[-2:]) for t in tiles]
+        if len(set(sizes)) == 1:  # the default pyramid matching: one pass
+            x = self.projection((layer(torch.cat(tiles)), ))[0]
+            return list(x.split([t.size(0) for t in tiles]))
+        # levels read pyramid outputs of different sampling (ablation):
+        # one pass per tile size through the same layers
+        return [self.projection((layer(t), ))[0] for t in tiles]

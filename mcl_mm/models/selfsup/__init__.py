@@ -1,4 +1,5 @@
 # Copyright (c) mcl_mm contributors. All rights reserved.
 from .mcl import MCL
+from .multi_level_supervised import MultiLevelSupervised
 
-__all__ = ['MCL']
+__all__ = ['MCL', 'MultiLevelSupervised']

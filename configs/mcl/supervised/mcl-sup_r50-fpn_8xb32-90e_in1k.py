@@ -1,0 +1,81 @@
+# Supervised multi-level pre-training (the paper's extension of the pretext
+# task to labels): S=4 augmented copies of each ImageNet image (one
+# pipeline: RandomResizedCrop + flip, each copy drawn with its own random
+# state), copy i tiled into level i's montages; the labels follow the tiles
+# and each level classifies its tiles (MultiLevelClsHead, weights 1/2, 1/4,
+# 1/8, 1/8). The supervised ResNet-50 baseline's hyper-parameters: SGD
+# momentum 0.9, lr 0.1 at batch 256, wd 1e-4, 90 epochs, x0.1 at 30/60.
+_base_ = [
+    'mmpretrain::_base_/default_runtime.py',
+    '../../_base_/models/mcl_r50_fpn.py',
+]
+custom_imports = dict(imports=['mcl_mm'], allow_failed_imports=False)
+
+resolution = 224
+num_levels = 4
+norm_cfg = dict(type='SyncBN')
+model = dict(
+    _delete_=True,
+    type='MultiLevelSupervised',
+    montage={{_base_.model.montage}},
+    backbone={{_base_.model.backbone}},
+    neck={{_base_.model.neck}},
+    pyramid_strides=(4, 8, 16, 32),
+    tile_head=dict(
+        type='TileEmbedHead',
+        in_channels=256,
+        feat_channels=256,
+        num_convs=4,
+        norm_cfg=norm_cfg,
+        projection=dict(type='GlobalAveragePooling')),
+    head=dict(
+        type='MultiLevelClsHead',
+        num_levels=num_levels,
+        in_channels=256,
+        num_classes=1000,
+        loss=dict(type='CrossEntropyLoss')))
+
+data_preprocessor = dict(
+    type='SelfSupDataPreprocessor',
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+    to_rgb=True)
+view_pipeline = [
+    dict(type='RandomResizedCrop', scale=resolution, backend='pillow'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+]
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(
+        type='MontageAssembly',
+        num_levels=num_levels,
+        tile_sizes=[resolution // 2**i for i in range(num_levels)],
+        transforms=[view_pipeline]),
+    dict(type='PackInputs'),
+]
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=5,
+    persistent_workers=True,
+    drop_last=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(
+        type='ImageNet',
+        data_root='data/imagenet',
+        split='train',
+        pipeline=train_pipeline))
+
+optim_wrapper = dict(
+    optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4))
+param_scheduler = dict(
+    type='MultiStepLR', by_epoch=True, milestones=[30, 60], gamma=0.1)
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=90)
+auto_scale_lr = dict(base_batch_size=256)
+
+default_hooks = dict(
+    checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3))
+custom_hooks = [
+    dict(type='MontageBatchCheckHook'),
+    dict(type='NonFiniteLossHook'),
+]
