@@ -1,31 +1,41 @@
 # Copyright (c) mcl_mm contributors. All rights reserved.
 """Read the online network of an MCL checkpoint and describe its layout."""
 import re
-from typing import Dict, List
+from typing import Dict, List, Sequence
 
 import torch
 
 REQUIRED = ('backbone.', 'tile_head.')
 
 
-def load_mcl_state(path: str) -> Dict[str, torch.Tensor]:
-    """The online weights of an MCL checkpoint (the EMA target dropped).
+def load_mcl_state(path: str,
+                   required: Sequence[str] = REQUIRED
+                   ) -> Dict[str, torch.Tensor]:
+    """The online weights of a checkpoint (EMA target / key network
+    dropped), read with ``weights_only=True``.
 
-    The file is read with ``weights_only=True``.
+    Args:
+        path (str): An MCL checkpoint, or for backbone-only targets any
+            mcl_mm / mmpretrain self-supervised checkpoint (e.g. MaskCo).
+        required (Sequence[str]): Key prefixes the file must hold; MCL's
+            backbone and tile head by default.
 
     Raises:
-        ValueError: If the file holds no MCL backbone, FPN and tile head.
+        ValueError: If the file lacks one of them.
     """
     ckpt = torch.load(path, map_location='cpu', weights_only=True)
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict):
         raise ValueError(f'{path}: not an MCL checkpoint (no state dict)')
-    missing = [p for p in REQUIRED if not any(k.startswith(p) for k in state)]
+    missing = [p for p in required if not any(k.startswith(p) for k in state)]
     if missing:
+        what = ('the backbone and tile head of mcl_mm MCL' if 'tile_head.'
+                in required else 'a backbone')
         raise ValueError(
             f'{path}: not an MCL checkpoint: no weights under {missing} '
-            '(expected the backbone and tile head of mcl_mm MCL)')
-    return {k: v for k, v in state.items() if not k.startswith('target_net.')}
+            f'(expected {what})')
+    return {k: v for k, v in state.items()
+            if not k.startswith(('target_net.', 'encoder_k.'))}
 
 
 def stage_channels(state: Dict[str, torch.Tensor]) -> List[int]:

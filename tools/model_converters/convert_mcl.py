@@ -13,6 +13,9 @@ Targets:
   torchvision      a torchvision ResNet state dict (no fc)
   detectron2       a detectron2 .pkl (backbone, FPN, box-head convs)
 
+mmdet-c4, mmseg and torchvision need only a backbone, so they also convert
+other self-supervised checkpoints of this package (e.g. MaskCo's).
+
 Example::
 
     python tools/model_converters/convert_mcl.py work_dirs/demo/iter_100.pth \\
@@ -24,8 +27,8 @@ from functools import partial
 
 import torch
 
-from mcl_mm.converters import (load_mcl_state, to_detectron2, to_mmdet,
-                               to_mmseg, to_torchvision)
+from mcl_mm.converters import (REQUIRED, load_mcl_state, to_detectron2,
+                               to_mmdet, to_mmseg, to_torchvision)
 
 
 
@@ -51,6 +54,9 @@ TARGETS = {
 }
 
 
+NEEDS_MCL = ('mmdet', 'mmdet-retinanet', 'detectron2')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
@@ -60,8 +66,11 @@ def main() -> None:
     parser.add_argument('dst', help='output file')
     parser.add_argument('--to', choices=sorted(TARGETS), default='mmdet')
     args = parser.parse_args()
+    # backbone-only targets also take other self-supervised checkpoints
+    # (e.g. MaskCo's)
+    required = REQUIRED if args.to in NEEDS_MCL else ('backbone.', )
     try:
-        state = load_mcl_state(args.src)
+        state = load_mcl_state(args.src, required)
     except ValueError as err:
         parser.exit(2, f'error: {err}\n')
     convert, write = TARGETS[args.to]

@@ -1,4 +1,5 @@
 # Copyright (c) mcl_mm contributors. All rights reserved.
+from .maskco_views import MaskCoViews
 from .montage_assembly import MontageAssembly
 
-__all__ = ['MontageAssembly']
+__all__ = ['MaskCoViews', 'MontageAssembly']

@@ -1,10 +1,12 @@
 # Copyright (c) mcl_mm contributors. All rights reserved.
+from .mask_prediction_head import MaskPredictionHead
 from .mcl_head import MCLHead, default_level_weights
 from .multi_layer_linear_head import MultiLayerLinearClsHead
 from .multi_level_cls_head import MultiLevelClsHead
 from .tile_embed_head import TileEmbedHead, split_tiles
 
 __all__ = [
-    'MCLHead', 'default_level_weights', 'MultiLayerLinearClsHead',
-    'MultiLevelClsHead', 'TileEmbedHead', 'split_tiles'
+    'MaskPredictionHead', 'MCLHead', 'default_level_weights',
+    'MultiLayerLinearClsHead', 'MultiLevelClsHead', 'TileEmbedHead',
+    'split_tiles'
 ]
