@@ -266,3 +266,32 @@ def test_coco_config_trains_and_reports_map(mcl_ckpt, coins, tmp_path):
     runner = _short_run(cfg, str(tmp_path / 'work'), mcl_ckpt[1])
     metrics = runner.val_loop.run()
     assert 0 <= metrics['multi-label/mAP'] <= 100
+
+
+@pytest.mark.parametrize('name, indices', [
+    ('resnet50_multilabel-finetune_8xb32-coslr-30e_coco-1pct.py', 828),
+    ('resnet50_multilabel-finetune_8xb32-coslr-30e_coco-10pct.py', 8278),
+    ('resnet50_multilabel-finetune_8xb32-coslr-30e_coco-100pct.py', None),
+    ('resnet50_multilabel-finetune-asl_8xb32-coslr-30e_coco.py', None),
+])
+def test_semi_supervised_configs_train_the_backbone_on_a_label_subset(
+        name, indices, coins, tmp_path):
+    from mmpretrain.registry import DATASETS
+    cfg = Config.fromfile(osp.join(CLS, name))
+    assert cfg.train_dataloader.dataset.get('indices') == indices
+    cfg.model.backbone.init_cfg = None
+    model = MODELS.build(cfg.model)
+    model.train()
+    assert all(p.requires_grad for p in model.backbone.parameters())
+    assert model.backbone.norm1.training
+    loss = cfg.model.head.loss.type
+    assert loss == ('AsymmetricLoss' if 'asl' in name else
+                    'CrossEntropyLoss')
+    # `indices` keeps the first images of the annotation file
+    ann = str(tmp_path / 'two.json')
+    _coco_two_classes(coins, ann)
+    full = DATASETS.build(dict(type='CocoMultiLabel', ann_file=ann))
+    part = DATASETS.build(dict(type='CocoMultiLabel', ann_file=ann,
+                               indices=2))
+    assert len(part) == 2 and part.get_data_info(1)['gt_label'] == \
+        full.get_data_info(1)['gt_label']

@@ -8,6 +8,8 @@ import torch
 from mmcv.transforms import BaseTransform, Compose
 from mmpretrain.registry import TRANSFORMS
 
+from .crop_box import random_crop_box
+
 Box = Tuple[float, float, float, float]  # x1, y1, x2, y2
 
 
@@ -89,18 +91,7 @@ class MaskCoViews(BaseTransform):
         self.max_tries = max_tries
 
     def _crop(self, h: int, w: int) -> Box:
-        for _ in range(10):
-            area = h * w * np.random.uniform(*self.crop_scale)
-            ratio = math.exp(np.random.uniform(*np.log(self.crop_ratio)))
-            cw = int(round(math.sqrt(area * ratio)))
-            ch = int(round(math.sqrt(area / ratio)))
-            if 0 < cw <= w and 0 < ch <= h:
-                x = np.random.randint(0, w - cw + 1)
-                y = np.random.randint(0, h - ch + 1)
-                return (x, y, x + cw, y + ch)
-        side = min(h, w)
-        return ((w - side) // 2, (h - side) // 2, (w + side) // 2,
-                (h + side) // 2)
+        return random_crop_box(h, w, self.crop_scale, self.crop_ratio)
 
     def _box_in(self, region: Box, view_area: float) -> Box:
         """A box of ``mask_area`` x ``view_area`` and ``mask_ratio``,

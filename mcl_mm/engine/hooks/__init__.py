@@ -1,5 +1,6 @@
 # Copyright (c) mcl_mm contributors. All rights reserved.
+from .freeze_by_name_hook import FreezeByNameHook
 from .montage_batch_check_hook import MontageBatchCheckHook
 from .non_finite_loss_hook import NonFiniteLossHook
 
-__all__ = ['MontageBatchCheckHook', 'NonFiniteLossHook']
+__all__ = ['FreezeByNameHook', 'MontageBatchCheckHook', 'NonFiniteLossHook']

@@ -2,5 +2,6 @@
 from .maskco import MaskCo
 from .mcl import MCL
 from .multi_level_supervised import MultiLevelSupervised
+from .ssprl import SSPRL
 
-__all__ = ['MaskCo', 'MCL', 'MultiLevelSupervised']
+__all__ = ['MaskCo', 'MCL', 'MultiLevelSupervised', 'SSPRL']
