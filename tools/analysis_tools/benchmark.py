@@ -13,10 +13,16 @@ step spent tiling montages.
 ``--mode data`` measures the two training pipelines alone instead: images/s
 of one worker (one process) on real JPEG files, rounds interleaved.
 
+``--profile`` adds where the time goes: the top ops of one training step of
+each model (torch.profiler, self time) or, in data mode, the milliseconds
+per image spent in each transform class (cProfile, cumulative: wrappers
+such as MontageAssembly or RandomApply include what they call).
+
 Examples::
 
     python tools/analysis_tools/benchmark.py --batch-size 32 --iters 10
     python tools/analysis_tools/benchmark.py --mode data --rounds 5
+    python tools/analysis_tools/benchmark.py --mode data --profile
 """
 import argparse
 import importlib
@@ -69,6 +75,10 @@ def parse_args():
                         '(default: scikit-image photos re-encoded as JPEG)')
     parser.add_argument('--rounds', type=int, default=5,
                         help='--mode data: passes over the files per model')
+    parser.add_argument('--profile', action='store_true',
+                        help='also print where the time goes: per model the '
+                        'top ops of one step (torch.profiler), per pipeline '
+                        'the time of each transform class (cProfile)')
     parser.add_argument('--json', help='write the figures to this file')
     return parser.parse_args()
 
@@ -286,6 +296,8 @@ def measure_models(args) -> Dict[str, dict]:
             lambda: [mcl.tiler(inputs[v * levels:(v + 1) * levels])
                      for v in (0, 1)], args.device, max(args.iters, 3))
     results['MCL']['tiling_time_s'] = tiling
+    if args.profile:
+        results['profile_tables'] = profile_models(steps)
     results['MCL_authors'] = dict(
         forward_gflops_per_image=authors / 1e9 / args.batch_size)
     results['ratios'] = dict(
@@ -362,7 +374,66 @@ def measure_data(args) -> Dict[str, dict]:
         ['images_per_s_per_worker'] /
         results['BYOL']['images_per_s_per_worker'])
     results['files'] = len(files)
+    if args.profile:
+        results['profile_ms_per_image'] = profile_pipelines(pipelines, files)
     return results
+
+
+def transform_codes() -> Dict[tuple, str]:
+    """(file, first line) of every registered transform's ``transform``."""
+    from mmcv.transforms import TRANSFORMS as MMCV_TRANSFORMS
+
+    from mmpretrain.registry import TRANSFORMS
+    codes = {}
+    for registry in (MMCV_TRANSFORMS, TRANSFORMS):
+        for name, cls in registry.module_dict.items():
+            code = getattr(getattr(cls, 'transform', None), '__code__', None)
+            if code is not None:
+                codes[(code.co_filename, code.co_firstlineno)] = name
+    return codes
+
+
+def profile_pipelines(pipelines: Dict[str, Callable],
+                      files: List[str]) -> Dict[str, Dict[str, float]]:
+    """Milliseconds per image in each transform class (cumulative)."""
+    import cProfile
+    import pstats
+    codes = transform_codes()
+    out = {}
+    for name, pipeline in pipelines.items():
+        prof = cProfile.Profile()
+        prof.enable()
+        for path in files:
+            pipeline(dict(img_path=path))
+        prof.disable()
+        per_class: Dict[str, float] = {}
+        for (file, line, _), stat in pstats.Stats(prof).stats.items():
+            cls = codes.get((file, line))
+            if cls:
+                per_class[cls] = per_class.get(cls, 0.) + stat[3]
+        out[name] = {
+            k: 1e3 * v / len(files)
+            for k, v in sorted(per_class.items(), key=lambda kv: -kv[1])
+        }
+    return out
+
+
+def profile_models(steps: Dict[str, Callable[[], None]],
+                   rows: int = 12) -> Dict[str, str]:
+    """The top ops (self time) of one training step of each model."""
+    from torch.profiler import ProfilerActivity, profile
+    activities = [ProfilerActivity.CPU]
+    if torch.cuda.is_available():
+        activities.append(ProfilerActivity.CUDA)
+    tables = {}
+    for name, step in steps.items():
+        with profile(activities=activities) as prof:
+            step()
+        key = ('self_cuda_time_total' if len(activities) > 1 else
+               'self_cpu_time_total')
+        tables[name] = prof.key_averages().table(sort_by=key,
+                                                 row_limit=rows)
+    return tables
 
 
 def print_models(results: dict) -> None:
@@ -403,6 +474,14 @@ def main():
                   f"{results[name]['images_per_s_per_worker']:>9.1f} img/s")
     for key, value in results['ratios'].items():
         print(f'{key}: {value:.3f}')
+    for name, table in results.get('profile_tables', {}).items():
+        print(f'{name}: one training step, top ops by self time')
+        print(table)
+    for name, per_class in results.get('profile_ms_per_image', {}).items():
+        print(f'{name} pipeline, ms per image in each transform class '
+              '(cumulative):')
+        for cls, ms in per_class.items():
+            print(f'  {cls:<28}{ms:>9.2f}')
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(results, f, indent=2)
