@@ -5,7 +5,7 @@ DEMO_CONFIG := configs/mcl/mcl_r18-fpn_1xb16-96px-s3-100it_demo.py
 DEMO_DIR := work_dirs/demo
 COINS_CONFIG := configs/benchmarks/mmdetection/mask-rcnn_r18-fpn-conv_1xb2-30e_coins-demo.py
 
-.PHONY: setup demo finetune-demo test
+.PHONY: setup demo finetune-demo mini-transfer test
 
 setup:
 	MCL_VENV=$(abspath $(VENV)) bash tools/setup_env.sh
@@ -24,6 +24,11 @@ finetune-demo: setup
 	$(PY) tools/prepare_coins_data.py data/coins
 	PATH=$(abspath $(VENV))/bin:$$PATH bash tools/benchmarks/mmdetection/mim_train.sh \
 	    $(DEMO_DIR)/iter_100.pth $(COINS_CONFIG) 0 mmdet
+
+# MCL vs BYOL vs random init -> Mask R-CNN on the copy-paste set (2 seeds)
+mini-transfer: setup
+	$(PY) tools/prepare_paste_data.py data/paste
+	$(PY) tools/benchmarks/mini_transfer.py --work-dir work_dirs/mini_transfer
 
 test: setup
 	$(PY) -m pytest tests -q

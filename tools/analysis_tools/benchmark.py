@@ -387,7 +387,9 @@ def transform_codes() -> Dict[tuple, str]:
     codes = {}
     for registry in (MMCV_TRANSFORMS, TRANSFORMS):
         for name, cls in registry.module_dict.items():
-            code = getattr(getattr(cls, 'transform', None), '__code__', None)
+            if 'transform' not in vars(cls):
+                continue  # inherited: the defining class names the code
+            code = getattr(vars(cls)['transform'], '__code__', None)
             if code is not None:
                 codes[(code.co_filename, code.co_firstlineno)] = name
     return codes

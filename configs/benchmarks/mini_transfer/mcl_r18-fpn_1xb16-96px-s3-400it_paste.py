@@ -1,0 +1,18 @@
+# Mini transfer run, MCL side: the CPU demo model (R18 + FPN on C3-C5, S=3,
+# 96 px, batch 16, LARS lr 0.3) pre-trained on the unlabelled copy-paste
+# images (tools/prepare_paste_data.py -> data/paste/pretrain).
+# tools/benchmarks/mini_transfer.py sets the iterations and the seed.
+_base_ = '../../mcl/mcl_r18-fpn_1xb16-96px-s3-100it_demo.py'
+
+max_iters = 400
+train_dataloader = dict(dataset=dict(data_root='data/paste/pretrain'))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0,
+         end=10),
+    dict(type='CosineAnnealingLR', T_max=max_iters - 10, eta_min=1e-4,
+         by_epoch=False, begin=10, end=max_iters)
+]
+train_cfg = dict(max_iters=max_iters)
+default_hooks = dict(
+    logger=dict(interval=50),
+    checkpoint=dict(interval=max_iters, max_keep_ckpts=1))

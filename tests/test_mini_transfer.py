@@ -1,0 +1,134 @@
+"""The copy-paste evidence set and the mini transfer run's bookkeeping."""
+import json
+import os.path as osp
+import sys
+
+import numpy as np
+import pytest
+from mmengine.config import Config
+
+from mcl_mm.utils.paste_data import (compose, make_paste_dataset,
+                                     split_sources)
+from conftest import ROOT
+
+sys.path.insert(0, osp.join(ROOT, 'tools', 'benchmarks'))
+import mini_transfer  # noqa: E402
+
+
+def test_test_split_shares_no_coin_or_background_with_training():
+    sources = split_sources()
+    train, test = sources['train'], sources['test']
+    assert len(test['coins']) >= 5 and len(test['backgrounds']) >= 3
+    assert not set(train['backgrounds']) & set(test['backgrounds'])
+    for patch, _ in test['coins']:
+        assert not any(patch.shape == p.shape and np.array_equal(patch, p)
+                       for p, _ in train['coins'])
+
+
+def test_composite_masks_are_the_visible_pasted_pixels():
+    sources = split_sources()['train']
+    import cv2
+    bgs = [cv2.imread(p) for p in sources['backgrounds'][:3]]
+    rng = np.random.default_rng(0)
+    img, masks = compose(rng, bgs, sources['coins'], 160)
+    assert img.shape == (160, 160, 3) and masks
+    total = np.zeros((160, 160), int)
+    for m in masks:
+        total += m
+    assert total.max() == 1  # an occluded part belongs to the top coin only
+    # the same background draw without coins: every pixel outside the
+    # masks is the bare background, i.e. no pasted pixel is unannotated
+    rng = np.random.default_rng(0)
+    bare, none = compose(rng, bgs, sources['coins'], 160, num_objects=(0, 0))
+    assert none == []
+    outside = total == 0
+    assert np.array_equal(img[outside], bare[outside])
+    assert not np.array_equal(img[~outside], bare[~outside])
+
+
+def test_paste_dataset_boxes_enclose_their_masks(tmp_path):
+    from pycocotools import mask as mask_utils
+    paths = make_paste_dataset(str(tmp_path), num_pretrain=3, num_train=3,
+                               num_test=3, size=128)
+    assert len(list(open(paths['train_ann']))) == 1
+    for split in ('train', 'test'):
+        with open(paths[f'{split}_ann']) as f:
+            coco = json.load(f)
+        assert len(coco['images']) == 3 and coco['annotations']
+        for ann in coco['annotations']:
+            rle = mask_utils.frPyObjects(ann['segmentation'], 128, 128)
+            m = mask_utils.decode(mask_utils.merge(rle))
+            ys, xs = np.nonzero(m)
+            x, y, w, h = ann['bbox']
+            assert xs.min() >= x - 1 and xs.max() <= x + w
+            assert ys.min() >= y - 1 and ys.max() <= y + h
+            assert w >= 4 and h >= 4
+    assert len(list((tmp_path / 'pretrain').iterdir())) == 3
+    again = make_paste_dataset(str(tmp_path / 'again'), 3, 3, 3, 128)
+    with open(again['test_ann']) as f, open(paths['test_ann']) as g:
+        assert json.load(f)['annotations'] == json.load(g)['annotations']
+
+
+def test_curve_reading_counts_silent_epochs_as_zero(tmp_path):
+    vis = tmp_path / 'run' / '20260101_000000' / 'vis_data'
+    vis.mkdir(parents=True)
+    rows = [dict(loss=1.0, step=8),
+            dict(**{'coco/bbox_mAP': 0.25, 'coco/segm_mAP': 0.125},
+                 step=4)]
+    (vis / 'scalars.json').write_text(
+        '\n'.join(json.dumps(r) for r in rows))
+    curve = mini_transfer.read_curve(str(tmp_path / 'run'), 4, 2)
+    assert curve == [dict(epoch=2, bbox=0.0, segm=0.0),
+                     dict(epoch=4, bbox=25.0, segm=12.5)]
+
+
+def test_summary_and_ranking_against_hand_numbers():
+    def curve(b):
+        return [dict(epoch=2, bbox=0.0, segm=0.0),
+                dict(epoch=4, bbox=b, segm=b / 2)]
+    curves = dict(mcl={0: curve(30.), 1: curve(34.)},
+                  byol={0: curve(20.), 1: curve(22.)},
+                  random={0: curve(5.), 1: curve(7.)})
+    table = mini_transfer.summarise(curves)
+    assert table['mcl']['bbox']['mean'] == pytest.approx(32.)
+    assert table['mcl']['bbox']['std'] == pytest.approx(2 ** 0.5 * 2)
+    assert table['byol']['segm']['mean'] == pytest.approx(10.5)
+    args = type('Args', (), dict(seeds=[0, 1]))
+    assert 'held' in mini_transfer.markdown(table, args).splitlines()[-1]
+    curves['random'] = {0: curve(40.), 1: curve(40.)}
+    text = mini_transfer.markdown(mini_transfer.summarise(curves), args)
+    assert text.endswith('did not hold.')
+
+
+@pytest.mark.parametrize('name', ['mcl_r18-fpn_1xb16-96px-s3-400it_paste.py',
+                                  'byol_r18_1xb16-96px-400it_paste.py'])
+def test_both_pretraining_configs_share_everything_but_the_model(name):
+    cfg = Config.fromfile(mini_transfer.PRETRAIN['mcl'])
+    other = Config.fromfile(osp.join(mini_transfer.CFG_DIR, name))
+    for key in ('optim_wrapper', 'param_scheduler', 'train_cfg',
+                'randomness'):
+        assert other[key] == cfg[key], key
+    loader, ref = other.train_dataloader, cfg.train_dataloader
+    assert loader.batch_size == ref.batch_size
+    assert loader.dataset.data_root == ref.dataset.data_root
+    views = other.train_dataloader.dataset.pipeline[1]
+    assert views.transforms == ref.dataset.pipeline[1].transforms
+    assert views.tile_sizes[0] == ref.dataset.pipeline[1].tile_sizes[0]
+
+
+def test_finished_stages_are_reused_not_rerun(tmp_path, monkeypatch):
+    def refuse(cmd, log):
+        raise AssertionError(f'ran {cmd}')
+    monkeypatch.setattr(mini_transfer, 'run', refuse)
+    args = type('Args', (), dict(pretrain_iters=7, finetune_epochs=3))
+    (tmp_path / 'pre').mkdir()
+    (tmp_path / 'pre' / 'iter_7.pth').write_bytes(b'')
+    assert mini_transfer.pretrain('mcl', 0, args, str(tmp_path / 'pre')) \
+        == str(tmp_path / 'pre' / 'iter_7.pth')
+    (tmp_path / 'ft').mkdir()
+    (tmp_path / 'ft' / 'epoch_3.pth').write_bytes(b'')
+    mini_transfer.finetune('mcl', 0, None, args, str(tmp_path / 'ft'))
+    with pytest.raises(AssertionError, match='ran'):
+        mini_transfer.finetune('mcl', 0, None, type(
+            'Args', (), dict(finetune_epochs=4, data_dir=str(tmp_path),
+                             gpus=0)), str(tmp_path / 'ft'))
