@@ -1,5 +1,4 @@
 """MCL checkpoints converted for mmdet, mmseg, torchvision and detectron2."""
-import copy
 import os.path as osp
 import pickle
 import re

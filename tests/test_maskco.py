@@ -9,7 +9,6 @@ import sys
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 from mmcv.transforms import Compose
 from mmengine.config import Config
 from mmengine.dataset import default_collate

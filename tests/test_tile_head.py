@@ -1,4 +1,3 @@
-import pytest
 import torch
 
 from mcl_mm.models import TileEmbedHead

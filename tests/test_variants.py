@@ -4,7 +4,6 @@ import copy
 import glob
 import os.path as osp
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
