@@ -1,5 +1,4 @@
 # Copyright (c) mcl_mm contributors. All rights reserved.
-import math
 from typing import Dict, List, Optional, Union
 
 import torch
@@ -117,13 +116,17 @@ class MaskCo(BaseSelfSupervisor):
     @staticmethod
     def mask_region(images: torch.Tensor,
                     boxes: torch.Tensor) -> torch.Tensor:
-        """Zero (the normalised mean) every pixel a box touches."""
-        images = images.clone()
+        """Zero (the normalised mean) every pixel a box touches, on the
+        device (no host copy of the boxes)."""
         h, w = images.shape[-2:]
-        for img, (x1, y1, x2, y2) in zip(images, boxes.tolist()):
-            img[:, max(math.floor(y1), 0):min(math.ceil(y2), h),
-                max(math.floor(x1), 0):min(math.ceil(x2), w)] = 0
-        return images
+        x1, y1 = boxes[:, 0].floor(), boxes[:, 1].floor()
+        x2, y2 = boxes[:, 2].ceil(), boxes[:, 3].ceil()
+        ys = torch.arange(h, device=images.device, dtype=boxes.dtype)
+        xs = torch.arange(w, device=images.device, dtype=boxes.dtype)
+        rows = (ys >= y1[:, None]) & (ys < y2[:, None])  # (B, H)
+        cols = (xs >= x1[:, None]) & (xs < x2[:, None])  # (B, W)
+        inside = rows[:, :, None] & cols[:, None, :]
+        return images.masked_fill(inside[:, None], 0)
 
     def _embed(self, feats: torch.Tensor, boxes: torch.Tensor,
                neck: nn.Module) -> torch.Tensor:
