@@ -20,6 +20,26 @@ def default_level_weights(num_levels: int) -> List[float]:
     return weights
 
 
+def check_level_weights(num_levels: int,
+                        level_weights: Optional[Sequence[float]],
+                        owner: str) -> List[float]:
+    """The weight of each level (:func:`default_level_weights` when None).
+
+    Raises:
+        ValueError: Naming ``owner``, if ``num_levels < 1`` or the weights
+            are not one per level.
+    """
+    if num_levels < 1:
+        raise ValueError(
+            f'{owner}: num_levels must be >= 1, got {num_levels}')
+    level_weights = list(level_weights or default_level_weights(num_levels))
+    if len(level_weights) != num_levels:
+        raise ValueError(f'{owner}: level_weights needs one weight per '
+                         f'level: expected {num_levels}, got '
+                         f'{len(level_weights)}')
+    return level_weights
+
+
 @MODELS.register_module()
 class MCLHead(BaseModule):
     """Per-level predictors and the multi-level contrastive loss of MCL.
@@ -46,15 +66,8 @@ class MCLHead(BaseModule):
                  level_weights: Optional[Sequence[float]] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg)
-        if num_levels < 1:
-            raise ValueError(
-                f'MCLHead: num_levels must be >= 1, got {num_levels}')
-        level_weights = list(level_weights or
-                             default_level_weights(num_levels))
-        if len(level_weights) != num_levels:
-            raise ValueError('MCLHead: level_weights needs one weight per '
-                             f'level: expected {num_levels}, got '
-                             f'{len(level_weights)}')
+        level_weights = check_level_weights(num_levels, level_weights,
+                                            'MCLHead')
         self.num_levels = num_levels
         self.level_weights = level_weights
         self.predictors = nn.ModuleList(

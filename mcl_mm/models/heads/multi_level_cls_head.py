@@ -7,7 +7,7 @@ from mmpretrain.evaluation.metrics import Accuracy
 from mmpretrain.registry import MODELS
 from torch import nn
 
-from .mcl_head import default_level_weights
+from .mcl_head import check_level_weights
 
 
 @MODELS.register_module()
@@ -25,7 +25,7 @@ class MultiLevelClsHead(BaseModule):
         num_classes (int): Number of classes.
         loss (dict): Classification loss of one level.
         level_weights (Sequence[float], optional): Weight of each level.
-            Defaults to :func:`default_level_weights`.
+            Defaults to MCL's 1/2^(i+1) (:func:`default_level_weights`).
         init_cfg (dict, optional): Initialisation of the classifiers.
     """
 
@@ -38,16 +38,8 @@ class MultiLevelClsHead(BaseModule):
                  init_cfg: Optional[dict] = dict(
                      type='Normal', layer='Linear', std=0.01)) -> None:
         super().__init__(init_cfg)
-        if num_levels < 1:
-            raise ValueError(
-                f'MultiLevelClsHead: num_levels must be >= 1, got '
-                f'{num_levels}')
-        level_weights = list(level_weights or
-                             default_level_weights(num_levels))
-        if len(level_weights) != num_levels:
-            raise ValueError('MultiLevelClsHead: level_weights needs one '
-                             f'weight per level: expected {num_levels}, got '
-                             f'{len(level_weights)}')
+        level_weights = check_level_weights(num_levels, level_weights,
+                                            'MultiLevelClsHead')
         self.num_levels = num_levels
         self.level_weights = level_weights
         self.classifiers = nn.ModuleList(
