@@ -5,7 +5,7 @@ DEMO_CONFIG := configs/mcl/mcl_r18-fpn_1xb16-96px-s3-100it_demo.py
 DEMO_DIR := work_dirs/demo
 COINS_CONFIG := configs/benchmarks/mmdetection/mask-rcnn_r18-fpn-conv_1xb2-30e_coins-demo.py
 
-.PHONY: setup demo finetune-demo mini-transfer test
+.PHONY: setup demo finetune-demo mini-transfer test test-fast lint
 
 setup:
 	MCL_VENV=$(abspath $(VENV)) bash tools/setup_env.sh
@@ -30,5 +30,16 @@ mini-transfer: setup
 	$(PY) tools/prepare_paste_data.py data/paste
 	$(PY) tools/benchmarks/mini_transfer.py --work-dir work_dirs/mini_transfer
 
+# everything (what CI runs)
 test: setup
 	$(PY) -m pytest tests -q
+
+# all but the subprocess / training tests (marked slow): under a minute
+test-fast: setup
+	$(PY) -m pytest tests -q -m "not slow"
+
+LINT_PATHS := mcl_mm tools tests configs setup.py
+lint: setup
+	$(PY) -m flake8 $(LINT_PATHS)
+	$(PY) -m isort --check-only --diff $(LINT_PATHS)
+	$(PY) -m yapf --recursive --diff $(LINT_PATHS)

@@ -8,10 +8,11 @@ from mmcv.transforms import Compose
 from mmengine.config import Config
 from PIL import Image
 
+from mcl_mm.engine import apply_montage_geometry
 from mmpretrain.registry import DATASETS, MODELS
 from conftest import DEMO_CONFIG
 
-CFG = Config.fromfile(DEMO_CONFIG)
+CFG = apply_montage_geometry(Config.fromfile(DEMO_CONFIG))
 
 
 def _pipeline():
@@ -75,16 +76,23 @@ def test_empty_data_folder_is_refused_naming_it(tmp_path):
     empty.mkdir()
     with pytest.raises(Exception, match=str(empty)):
         DATASETS.build(
-            dict(type='CustomDataset', data_root=str(empty), with_label=False,
-                 pipeline=[]))
+            dict(
+                type='CustomDataset',
+                data_root=str(empty),
+                with_label=False,
+                pipeline=[]))
 
 
 def test_file_list_naming_a_missing_file(tmp_path, photo_dir):
     ann = tmp_path / 'train.txt'
     ann.write_text(f'{osp.basename(_photo(photo_dir))}\nmissing.jpg\n')
     dataset = DATASETS.build(
-        dict(type='CustomDataset', data_root=photo_dir, ann_file=str(ann),
-             with_label=False, pipeline=CFG.train_dataloader.dataset.pipeline))
+        dict(
+            type='CustomDataset',
+            data_root=photo_dir,
+            ann_file=str(ann),
+            with_label=False,
+            pipeline=CFG.train_dataloader.dataset.pipeline))
     dataset[0]
     with pytest.raises(FileNotFoundError, match='missing.jpg'):
         dataset[1]
@@ -92,5 +100,5 @@ def test_file_list_naming_a_missing_file(tmp_path, photo_dir):
 
 def test_mean_std_of_wrong_length_is_refused():
     with pytest.raises(AssertionError, match='`mean` should have 1 or 3'):
-        MODELS.build(dict(type='SelfSupDataPreprocessor', mean=[1, 2],
-                          std=[1, 1, 1]))
+        MODELS.build(
+            dict(type='SelfSupDataPreprocessor', mean=[1, 2], std=[1, 1, 1]))

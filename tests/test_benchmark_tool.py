@@ -1,59 +1,135 @@
+"""The cost measurements behind tools/analysis_tools/benchmark.py."""
 import json
 import os.path as osp
 import subprocess
 import sys
 
 import pytest
+import torch
 
+from mcl_mm.analysis import (PeakMemory, jpeg_files, load_config, make_batch,
+                             measure_models, measure_pipelines,
+                             montage_options)
+from mcl_mm.analysis.step_cost import build, count_flops, ratios
 from conftest import DEMO_CONFIG, ROOT
 
+BYOL_R18 = {
+    'model.backbone.depth': 18,
+    'model.neck.in_channels': 512,
+    'model.neck.hid_channels': 256,
+    'model.head.predictor.in_channels': 256,
+    'model.head.predictor.hid_channels': 256,
+}
+BYOL = 'mmpretrain::byol/byol_resnet50_16xb256-coslr-200e_in1k.py'
 
-def test_benchmark_prints_side_by_side_ratios(tmp_path):
-    out = tmp_path / 'bench.json'
-    proc = subprocess.run([
-        sys.executable,
-        osp.join(ROOT, 'tools', 'analysis_tools', 'benchmark.py'), '--mcl',
-        DEMO_CONFIG, '--byol-options', 'model.backbone.depth=18',
-        'model.neck.in_channels=512', 'model.neck.hid_channels=256',
-        'model.head.predictor.in_channels=256',
-        'model.head.predictor.hid_channels=256', '--batch-size', '16',
-        '--resolution', '64', '--iters', '2', '--warmup', '1', '--profile',
-        '--json', str(out)
-    ], cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    r = json.loads(out.read_text())
+
+def test_flop_count_of_a_linear_layer_matches_the_formula():
+    layer = torch.nn.Linear(30, 20, bias=False)
+    x = torch.randn(8, 30)
+    assert count_flops(lambda: layer(x)) == 2 * 8 * 30 * 20
+
+
+def test_peak_memory_sees_an_allocation_inside_only():
+    with PeakMemory('cpu') as mem:
+        block = torch.ones(64 * 2**20 // 4)  # 64 MB, touched
+        del block
+    assert mem.peak > 48 * 2**20
+    with PeakMemory('cpu') as idle:
+        pass
+    assert idle.peak < 16 * 2**20
+
+
+def test_ratios_divide_mcl_by_byol():
+    results = dict(
+        MCL=dict(
+            step_time_s=3.,
+            peak_memory_mb=10.,
+            tiling_time_s=0.3,
+            train_gflops_per_image=4.,
+            forward_gflops_per_image=1.),
+        BYOL=dict(
+            step_time_s=2.,
+            peak_memory_mb=5.,
+            train_gflops_per_image=2.,
+            forward_gflops_per_image=1.),
+        MCL_authors=dict(forward_gflops_per_image=4.))
+    assert ratios(results) == pytest.approx(
+        dict(
+            step_time_mcl_over_byol=1.5,
+            peak_memory_mcl_over_byol=2.,
+            train_flops_mcl_over_byol=2.,
+            forward_flops_ours_over_authors=0.25,
+            tiling_share_of_mcl_step=0.1))
+
+
+@pytest.mark.parametrize('levels', [1, 2, 3])
+def test_levels_option_sets_the_whole_geometry(levels):
+    """--levels S is one override of model.montage: the model's levels and
+    pyramid and the pipeline's copies follow it."""
+    cfg = load_config(DEMO_CONFIG, montage_options(levels, 64))
+    assembly = cfg.train_dataloader.dataset.pipeline[1]
+    assert assembly.num_levels == levels
+    assert assembly.tile_sizes == [64 // 2**i for i in range(levels)]
+    model = build(cfg, 'cpu')[0]
+    assert model.head.num_levels == levels == len(model.neck.lateral_convs)
+    batch = make_batch(model, 4**(levels - 1), 64)
+    assert [v.shape[-1] for v in batch['inputs']
+            ] == [64 // 2**i for i in range(levels)] * 2
+
+
+def test_authors_formulation_costs_more_than_ours():
+    torch.manual_seed(0)
+    configs = dict(
+        MCL=load_config(DEMO_CONFIG, montage_options(3, 64)),
+        BYOL=load_config(BYOL, BYOL_R18))
+    r = measure_models(
+        configs, batch_size=16, resolution=64, iters=1, warmup=0, device='cpu')
     for name in ('MCL', 'BYOL'):
-        assert r[name]['step_time_s'] > 0
-        assert r[name]['images_per_s'] == pytest.approx(
-            16 / r[name]['step_time_s'])
         assert r[name]['train_gflops_per_image'] > \
             r[name]['forward_gflops_per_image'] > 0
-    ratios = r['ratios']
-    assert ratios['step_time_mcl_over_byol'] == pytest.approx(
-        r['MCL']['step_time_s'] / r['BYOL']['step_time_s'])
-    # the authors' formulation runs the head on every pyramid level and the
-    # target on every montage level: more work than ours
-    assert 0 < ratios['forward_flops_ours_over_authors'] < 1
-    assert 'step_time_mcl_over_byol' in proc.stdout
-    # --profile: one step's top ops per model
-    for name in ('MCL', 'BYOL'):
-        assert 'aten::' in r['profile_tables'][name]
+    # the authors run the head on every pyramid output and the target on
+    # every montage level: more work than ours
+    assert 0 < r['ratios']['forward_flops_ours_over_authors'] < 1
+    # MCL's montage levels add images: more training FLOPs than BYOL
+    assert r['ratios']['train_flops_mcl_over_byol'] > 1
 
 
-def test_data_profile_splits_pipeline_time_by_transform(tmp_path):
-    out = tmp_path / 'data.json'
-    proc = subprocess.run([
-        sys.executable,
-        osp.join(ROOT, 'tools', 'analysis_tools', 'benchmark.py'), '--mode',
-        'data', '--mcl', DEMO_CONFIG, '--rounds', '1', '--profile', '--json',
-        str(out)
-    ], cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    prof = json.loads(out.read_text())['profile_ms_per_image']
-    mcl, byol = prof['MCL'], prof['BYOL']
+def test_data_profile_splits_pipeline_time_by_transform():
+    files = jpeg_files(None)
+    # both at 224 px, as the command line sets them
+    configs = dict(
+        MCL=load_config(DEMO_CONFIG, montage_options(3, 224)),
+        BYOL=load_config(BYOL, BYOL_R18))
+    r = measure_pipelines(configs, files, rounds=1, profile=True)
+    assert r['files'] == len(files) > 10
+    mcl, byol = r['profile_ms_per_image']['MCL'], \
+        r['profile_ms_per_image']['BYOL']
     assert 'MontageAssembly' in mcl and 'MontageAssembly' not in byol
     # MCL colours 2 x S = 6 views per image, BYOL 2: more jitter time
     assert mcl['ColorJitter'] > byol['ColorJitter'] > 0
     # the wrapper includes what it calls
     assert mcl['MontageAssembly'] >= mcl['ColorJitter']
-    assert 'ms per image in each transform class' in proc.stdout
+
+
+@pytest.mark.slow
+def test_benchmark_command_line_prints_the_ratios(tmp_path):
+    out = tmp_path / 'bench.json'
+    options = [f'{k}={v}' for k, v in BYOL_R18.items()]
+    proc = subprocess.run([
+        sys.executable,
+        osp.join(ROOT, 'tools', 'analysis_tools',
+                 'benchmark.py'), '--mcl', DEMO_CONFIG, '--byol-options',
+        *options, '--batch-size', '16', '--resolution', '64', '--iters', '1',
+        '--warmup', '0', '--profile', '--json',
+        str(out)
+    ],
+                          cwd=ROOT,
+                          capture_output=True,
+                          text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    r = json.loads(out.read_text())
+    assert r['setup']['levels'] == 3
+    assert 'step_time_mcl_over_byol' in proc.stdout
+    for name in ('MCL', 'BYOL'):
+        assert 'aten::' in r['profile_tables'][name]

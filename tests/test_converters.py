@@ -37,21 +37,27 @@ def _equal_to_source(converted, state, rename):
         assert torch.equal(torch.as_tensor(value), src), key
 
 
+@pytest.mark.slow
 def test_refuses_a_file_that_is_not_mcl(tmp_path):
     path = tmp_path / 'resnet.pth'
-    torch.save(dict(state_dict={'backbone.conv1.weight': torch.ones(1)}),
-               path)
-    with pytest.raises(ValueError, match=r'not an MCL checkpoint: no weights '
-                       r"under \['tile_head.'\]"):
+    torch.save(dict(state_dict={'backbone.conv1.weight': torch.ones(1)}), path)
+    with pytest.raises(
+            ValueError,
+            match=r'not an MCL checkpoint: no weights '
+            r"under \['tile_head.'\]"):
         load_mcl_state(str(path))
     proc = subprocess.run([
         sys.executable,
         osp.join(ROOT, 'tools', 'model_converters', 'convert_mcl.py'),
-        str(path), str(tmp_path / 'out.pth')
-    ], capture_output=True, text=True)
+        str(path),
+        str(tmp_path / 'out.pth')
+    ],
+                          capture_output=True,
+                          text=True)
     assert proc.returncode == 2 and 'not an MCL checkpoint' in proc.stderr
 
 
+@pytest.mark.slow
 def test_mask_rcnn_fpn_conv_loads_backbone_fpn_and_head(mcl_ckpt, tmp_path):
     mcl, path = mcl_ckpt
     state = load_mcl_state(path)
@@ -62,7 +68,9 @@ def test_mask_rcnn_fpn_conv_loads_backbone_fpn_and_head(mcl_ckpt, tmp_path):
         sys.executable,
         osp.join(ROOT, 'tools', 'model_converters', 'convert_mcl.py'), path,
         str(out), '--to', 'mmdet'
-    ], capture_output=True, text=True)
+    ],
+                          capture_output=True,
+                          text=True)
     assert proc.returncode == 0, proc.stderr
     assert re.search(r'roi_head.bbox_head.shared_convs: 24 tensors',
                      proc.stdout)
@@ -76,8 +84,11 @@ def test_mask_rcnn_fpn_conv_loads_backbone_fpn_and_head(mcl_ckpt, tmp_path):
                  'mask-rcnn_r50-fpn-conv_syncbn_1x_coco.py'))
     missing, unexpected = _load(detector, converted)
     assert unexpected == []
-    assert [k for k in missing if k.startswith(
-        ('backbone.', 'neck.', 'roi_head.bbox_head.shared_convs.'))] == []
+    assert [
+        k for k in missing
+        if k.startswith(('backbone.', 'neck.',
+                         'roi_head.bbox_head.shared_convs.'))
+    ] == []
     x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
         ours = mcl.neck(mcl.backbone(x))
@@ -90,17 +101,17 @@ def test_mask_rcnn_fpn_conv_loads_backbone_fpn_and_head(mcl_ckpt, tmp_path):
 def test_retinanet_gets_c3_to_c5_fpn_by_stage(mcl_ckpt):
     _, path = mcl_ckpt
     state = load_mcl_state(path)
-    converted, groups = to_mmdet(state, fpn_start_level=1,
-                                 with_box_head=False)
+    converted, groups = to_mmdet(state, fpn_start_level=1, with_box_head=False)
     assert 'roi_head.bbox_head.shared_convs' not in groups
     detector = _detector(
         osp.join(BENCH, 'mmdetection', 'retinanet_r50-fpn_syncbn_1x_coco.py'))
     missing, unexpected = _load(detector, converted)
     assert unexpected == []
     # only the P6/P7 extra convs, which MCL does not have, start anew
-    assert sorted({'.'.join(k.split('.')[:3]) for k in missing
-                   if k.startswith(('backbone.', 'neck.'))}) == [
-                       'neck.fpn_convs.3', 'neck.fpn_convs.4']
+    assert sorted({
+        '.'.join(k.split('.')[:3])
+        for k in missing if k.startswith(('backbone.', 'neck.'))
+    }) == ['neck.fpn_convs.3', 'neck.fpn_convs.4']
     dstate = detector.state_dict()
     for j in range(3):  # RetinaNet lateral j reads C(j+3) = MCL lateral j+1
         for kind in ('lateral_convs', 'fpn_convs'):
@@ -118,8 +129,10 @@ def test_mask_rcnn_c4_gets_stage4_in_its_shared_head(mcl_ckpt):
         osp.join(BENCH, 'mmdetection', 'mask-rcnn_r50-c4_syncbn_1x_coco.py'))
     missing, unexpected = _load(detector, converted)
     assert unexpected == []
-    assert [k for k in missing if k.startswith(
-        ('backbone.', 'roi_head.shared_head.layer4.'))] == []
+    assert [
+        k for k in missing
+        if k.startswith(('backbone.', 'roi_head.shared_head.layer4.'))
+    ] == []
     torch.testing.assert_close(
         detector.state_dict()['roi_head.shared_head.layer4.0.conv1.weight'],
         state['backbone.layer4.0.conv1.weight'])
@@ -162,13 +175,17 @@ def test_detectron2_pickle(mcl_ckpt, tmp_path):
         pickle.dump(obj, f)
     with open(out, 'rb') as f:
         model = pickle.load(f)['model']
+
     def count(prefix):
-        return sum(1 for k in state if k.startswith(prefix)
-                   and not k.endswith('num_batches_tracked'))
+        return sum(
+            1 for k in state
+            if k.startswith(prefix) and not k.endswith('num_batches_tracked'))
 
     # R50: 53 convs + 53 BNs x 4; FPN: 8 convs + BNs; 4 head convs + BNs
-    assert groups == dict(backbone=count('backbone.'), fpn=count('neck.'),
-                          box_head=count('tile_head.shared_convs.'))
+    assert groups == dict(
+        backbone=count('backbone.'),
+        fpn=count('neck.'),
+        box_head=count('tile_head.shared_convs.'))
     assert groups == dict(backbone=265, fpn=40, box_head=20)
     np.testing.assert_array_equal(model['stem.conv1.weight'],
                                   state['backbone.conv1.weight'].numpy())
@@ -181,14 +198,14 @@ def test_detectron2_pickle(mcl_ckpt, tmp_path):
     np.testing.assert_array_equal(
         model['backbone.fpn_lateral2.weight'],
         state['neck.lateral_convs.0.conv.weight'].numpy())
-    np.testing.assert_array_equal(
-        model['backbone.fpn_output5.norm.bias'],
-        state['neck.fpn_convs.3.bn.bias'].numpy())
+    np.testing.assert_array_equal(model['backbone.fpn_output5.norm.bias'],
+                                  state['neck.fpn_convs.3.bn.bias'].numpy())
     np.testing.assert_array_equal(
         model['roi_heads.box_head.conv4.weight'],
         state['tile_head.shared_convs.3.conv.weight'].numpy())
 
 
+@pytest.mark.slow
 def test_publish_model_strips_and_hashes(mcl_ckpt, tmp_path):
     import hashlib
     _, path = mcl_ckpt
@@ -196,7 +213,9 @@ def test_publish_model_strips_and_hashes(mcl_ckpt, tmp_path):
         sys.executable,
         osp.join(ROOT, 'tools', 'publish_model.py'), path,
         str(tmp_path / 'mcl_r50.pth')
-    ], capture_output=True, text=True)
+    ],
+                          capture_output=True,
+                          text=True)
     assert proc.returncode == 0, proc.stderr
     final = re.search(r'published (\S+)', proc.stdout).group(1)
     digest = hashlib.sha256(open(final, 'rb').read()).hexdigest()
@@ -207,3 +226,28 @@ def test_publish_model_strips_and_hashes(mcl_ckpt, tmp_path):
     # a published checkpoint still converts
     converted, _ = to_mmdet(load_mcl_state(final))
     assert converted
+
+
+def test_publish_drops_every_momentum_network(tmp_path):
+    """MCL's EMA target and MaskCo's key encoder both go; the online
+    weights and the plain meta stay."""
+    from mcl_mm.converters.publish import publish
+    state = {
+        'backbone.conv1.weight': torch.ones(2),
+        'target_net.module.0.conv1.weight': torch.ones(2),
+        'encoder_k.module.0.conv1.weight': torch.ones(2),
+        'mask_head.conv.weight': torch.zeros(3),
+    }
+    src = str(tmp_path / 'maskco.pth')
+    torch.save(
+        dict(
+            state_dict=state,
+            meta=dict(iter=5, note='x'),
+            optimizer=dict(state={})), src)
+    final = publish(src, str(tmp_path / 'out.pth'))
+    ckpt = torch.load(final, weights_only=True)
+    assert set(ckpt) == {'state_dict', 'meta'}
+    assert sorted(ckpt['state_dict']) == [
+        'backbone.conv1.weight', 'mask_head.conv.weight'
+    ]
+    assert ckpt['meta'] == dict(iter=5, note='x')

@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from mcl_mm.utils.demo_data import copy_photos, skimage_photos
@@ -12,8 +13,8 @@ from conftest import DEMO_CONFIG, ROOT
 def test_copied_photos_keep_their_pixels_and_drop_icc(tmp_path):
     sources = skimage_photos()
     copies = copy_photos(str(tmp_path), limit=5)
-    assert [osp.basename(p) for p in copies] == [
-        osp.basename(p) for p in sources[:5]]
+    assert [osp.basename(p)
+            for p in copies] == [osp.basename(p) for p in sources[:5]]
     for src, dst in zip(sources, copies):
         with Image.open(src) as a, Image.open(dst) as b:
             assert np.array_equal(np.asarray(a), np.asarray(b))
@@ -21,14 +22,19 @@ def test_copied_photos_keep_their_pixels_and_drop_icc(tmp_path):
                 assert 'icc_profile' not in b.info
 
 
+@pytest.mark.slow
 def test_visualize_montage_writes_a_png(tmp_path, photo_dir):
     out = tmp_path / 'montages.png'
     proc = subprocess.run([
         sys.executable,
-        osp.join(ROOT, 'tools', 'visualize_montage.py'), DEMO_CONFIG,
-        '--out', str(out), '--cfg-options',
+        osp.join(ROOT, 'tools', 'visualize_montage.py'), DEMO_CONFIG, '--out',
+        str(out), '--cfg-options',
         f'train_dataloader.dataset.data_root={photo_dir}'
-    ], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    ],
+                          cwd=ROOT,
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     with Image.open(out) as img:
         # 2 views x 3 levels of rows, 4 montages a row at 260 px each

@@ -15,8 +15,7 @@ from mmengine.dataset import default_collate
 from mmengine.model import revert_sync_batchnorm
 from PIL import Image
 
-from mcl_mm.models.selfsup.maskco import (MaskCo, boxes_to_rois,
-                                          negative_logits)
+from mcl_mm.models.selfsup.maskco import MaskCo, boxes_to_rois, negative_logits
 from mmpretrain.registry import MODELS, TRANSFORMS
 from conftest import ROOT
 
@@ -32,8 +31,7 @@ def _one_hot_keys(b, m):
 
 
 @pytest.mark.parametrize('intra, count', [(False, 496), (True, 512)])
-def test_negative_counts_and_no_own_boxes_among_inter_negatives(intra,
-                                                                count):
+def test_negative_counts_and_no_own_boxes_among_inter_negatives(intra, count):
     b, m = 32, 16
     neg = _one_hot_keys(b, m)
     # query b = the sum of its own image's boxes: inter-image negatives
@@ -59,8 +57,8 @@ def test_rois_name_their_image():
     assert rois.shape == (b * k, 5)
     assert rois[:, 0].tolist() == [i for i in range(b) for _ in range(k)]
     # image i's features are constant i: every pooled RoI reads its image
-    feats = torch.arange(b, dtype=torch.float).view(b, 1, 1, 1).expand(
-        b, 8, 8, 8).contiguous()
+    feats = torch.arange(
+        b, dtype=torch.float).view(b, 1, 1, 1).expand(b, 8, 8, 8).contiguous()
     from mmcv.ops import RoIAlign
     pooled = RoIAlign(7, 1 / 4., sampling_ratio=2, aligned=True)(feats, rois)
     assert torch.allclose(pooled.mean((1, 2, 3)), rois[:, 0])
@@ -79,10 +77,14 @@ def test_mask_region_zeroes_the_box_only():
 
 def test_views_boxes_lie_inside_and_show_the_same_region(photo_dir):
     transform = TRANSFORMS.build(
-        dict(type='MaskCoViews', size=128, transforms=[[], []],
-             crop_scale=(0.3, 1.0)))
-    img = np.asarray(Image.open(osp.join(photo_dir, 'chelsea.png'))
-                     .convert('RGB'))[..., ::-1].copy()
+        dict(
+            type='MaskCoViews',
+            size=128,
+            transforms=[[], []],
+            crop_scale=(0.3, 1.0)))
+    img = np.asarray(
+        Image.open(osp.join(photo_dir,
+                            'chelsea.png')).convert('RGB'))[..., ::-1].copy()
     np.random.seed(0)
     corr = []
     for _ in range(20):
@@ -103,11 +105,13 @@ def test_views_boxes_lie_inside_and_show_the_same_region(photo_dir):
         for view, box in ((q, mask_box), (k, key_boxes[0])):
             x1, y1, x2, y2 = box.tolist()
             patch = view[int(y1):int(np.ceil(y2)), int(x1):int(np.ceil(x2))]
-            patches.append(np.asarray(Image.fromarray(patch).resize(
-                (16, 16)), np.float32).ravel())
+            patches.append(
+                np.asarray(
+                    Image.fromarray(patch).resize((16, 16)),
+                    np.float32).ravel())
         a, b = (p - p.mean() for p in patches)
-        corr.append(float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)
-                                   + 1e-6)))
+        corr.append(
+            float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-6)))
     assert np.median(corr) > 0.8
 
 
@@ -145,6 +149,7 @@ def test_loss_step_from_the_shipped_config(photo_dir):
         model.loss(data['inputs'], [type(s)() for s in data['data_samples']])
 
 
+@pytest.mark.slow
 def test_backbone_targets_convert_a_maskco_checkpoint(tmp_path):
     cfg = Config.fromfile(IN1K)
     cfg.model.backbone.depth = 18
@@ -153,13 +158,16 @@ def test_backbone_targets_convert_a_maskco_checkpoint(tmp_path):
     torch.save(dict(state_dict=model.state_dict()), path)
     tool = osp.join(ROOT, 'tools', 'model_converters', 'convert_mcl.py')
     out = str(tmp_path / 'c4.pth')
-    proc = subprocess.run([sys.executable, tool, path, out, '--to',
-                           'mmdet-c4'], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, tool, path, out, '--to', 'mmdet-c4'],
+        capture_output=True,
+        text=True)
     assert proc.returncode == 0, proc.stderr
     state = torch.load(out, weights_only=True)['state_dict']
     assert torch.equal(state['roi_head.shared_head.layer4.0.conv1.weight'],
                        model.backbone.layer4[0].conv1.weight)
     assert not any(k.startswith(('encoder_k', 'mask_head')) for k in state)
     proc = subprocess.run([sys.executable, tool, path, out, '--to', 'mmdet'],
-                          capture_output=True, text=True)
+                          capture_output=True,
+                          text=True)
     assert proc.returncode == 2 and 'tile_head' in proc.stderr

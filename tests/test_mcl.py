@@ -26,8 +26,10 @@ def _model_cfg(path):
 
 
 def _views(num_levels, batch, resolution):
-    return [torch.rand(batch, 3, resolution, resolution) * 255
-            for _ in range(2 * num_levels)]
+    return [
+        torch.rand(batch, 3, resolution, resolution) * 255
+        for _ in range(2 * num_levels)
+    ]
 
 
 def _grad_norm(module):
@@ -41,6 +43,7 @@ def test_level_weights_follow_the_paper():
     assert default_level_weights(1) == [1.0]
 
 
+@pytest.mark.slow  # a backward pass of every R50/Swin config
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
 def test_every_config_builds_and_trains_one_step(path):
     torch.manual_seed(0)
@@ -54,9 +57,9 @@ def test_every_config_builds_and_trains_one_step(path):
     multiple = model.tiler.batch_multiple
     batch = multiple * max(1, 4 // multiple)  # BN needs > 1 sample
     data = model.data_preprocessor(
-        dict(inputs=[v.byte() for v in _views(len(scales), batch,
-                                               resolution)],
-             data_samples=None), True)
+        dict(
+            inputs=[v.byte() for v in _views(len(scales), batch, resolution)],
+            data_samples=None), True)
     losses = model(data['inputs'], data['data_samples'], mode='loss')
     loss = sum(v for k, v in losses.items() if k.startswith('loss'))
     assert torch.isfinite(loss)
@@ -71,12 +74,7 @@ def test_every_config_builds_and_trains_one_step(path):
 
 def _single_level_model():
     model_cfg = _model_cfg(DEMO_CONFIG)
-    model_cfg.montage.update(resolution=64, scales=(1, ), tiles_per_image=None)
-    model_cfg.head.update(num_levels=1)
-    # S=1 reads P5 only: the FPN is built on C5 alone
-    model_cfg.backbone.out_indices = (3, )
-    model_cfg.neck.update(in_channels=[512], num_outs=1)
-    model_cfg.pyramid_strides = (32, )
+    model_cfg.montage.update(resolution=64, scales=(1, ))
     model_cfg.head.loss.temperature = 0.5
     model = MODELS.build(model_cfg)
     model.init_weights()
@@ -106,8 +104,8 @@ def test_single_level_loss_equals_reference_cross_entropy():
             p = F.normalize(model.head.predictors[0]((z, ))[0], dim=1)
             logits = p @ F.normalize(t, dim=1).t() / T
             ref = ref + 2 * T * F.cross_entropy(logits, torch.arange(8))
-    torch.testing.assert_close(losses['loss_l0'].detach(), ref,
-                               rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(
+        losses['loss_l0'].detach(), ref, rtol=1e-4, atol=1e-5)
     assert -1 <= losses['neg_cos_l0'] <= 1 and -1 <= losses['pos_cos_l0'] <= 1
 
 
@@ -121,8 +119,8 @@ def test_target_starts_as_copy_of_online():
 def test_resolution_off_the_pyramid_cells_is_refused():
     model_cfg = _model_cfg(DEMO_CONFIG)
     model_cfg.montage.resolution = 100  # 100-px images on 32-px P5 cells
-    with pytest.raises(ValueError,
-                       match=r'resolution 100 .* level 0.*32-px cells'):
+    with pytest.raises(
+            ValueError, match=r'resolution 100 .* level 0.*32-px cells'):
         MODELS.build(model_cfg)
 
 
@@ -131,10 +129,9 @@ def test_levels_below_one_are_refused():
     model_cfg.montage.scales = ()
     with pytest.raises(ValueError, match='at least one level'):
         MODELS.build(model_cfg)
-    model_cfg = _model_cfg(DEMO_CONFIG)
-    model_cfg.head.num_levels = 0
+    head_cfg = _model_cfg(DEMO_CONFIG).head
     with pytest.raises(ValueError, match='num_levels must be >= 1'):
-        MODELS.build(model_cfg)
+        MODELS.build(dict(head_cfg, num_levels=0))
 
 
 def test_head_and_montage_levels_must_agree():
@@ -152,9 +149,37 @@ def test_wrong_number_of_views_is_refused():
 
 def test_pyramid_output_read_by_no_level_is_refused():
     model_cfg = _model_cfg(DEMO_CONFIG)
-    model_cfg.backbone.out_indices = (0, 1, 2, 3)
-    model_cfg.neck.update(in_channels=[64, 128, 256, 512], num_outs=4)
-    model_cfg.pyramid_strides = (4, 8, 16, 32)
-    with pytest.raises(ValueError, match=r'pyramid outputs \[0\] .* read by '
-                       'no level'):
+    model_cfg.montage.scales = (1, 4)  # P5 and P3: P4 would get no gradient
+    with pytest.raises(
+            ValueError, match=r'pyramid outputs \[2\] .* read by '
+            'no level'):
         MODELS.build(model_cfg)
+
+
+@pytest.mark.parametrize('scales, stages', [((1, ), (3, )), ((1, 2), (2, 3)),
+                                            ((1, 2, 4), (1, 2, 3)),
+                                            ((1, 2, 4, 8), (0, 1, 2, 3))])
+def test_pyramid_follows_the_montage_scales(scales, stages):
+    """The head's levels, the backbone stages and the FPN inputs follow
+    model.montage.scales alone (R18: C2-C5 have 64-512 channels)."""
+    model_cfg = _model_cfg(DEMO_CONFIG)
+    model_cfg.montage.update(scales=scales, resolution=64)
+    model = MODELS.build(model_cfg)
+    assert model.head.num_levels == len(scales)
+    assert len(model.head.predictors) == len(scales)
+    assert tuple(model.backbone.out_indices) == stages
+    channels = [64, 128, 256, 512]
+    assert [c.conv.in_channels for c in model.neck.lateral_convs
+            ] == [channels[s] for s in stages]
+    # level i reads the output of stride 32 / r_i: the coarsest is last
+    strides = [(4, 8, 16, 32)[s] for s in stages]
+    assert [strides[k]
+            for k in model.pyramid_outputs] == [32 // r for r in scales]
+
+
+def test_level_weights_can_follow_the_number_of_levels():
+    from mcl_mm.models.heads.mcl_head import check_level_weights
+    assert check_level_weights(3, 'equal', 'x') == [1 / 3] * 3
+    assert check_level_weights(2, None, 'x') == [1 / 2, 1 / 2]
+    with pytest.raises(ValueError, match='expected 2, got 4'):
+        check_level_weights(2, (0.25, ) * 4, 'x')

@@ -1,18 +1,14 @@
 """The copy-paste evidence set and the mini transfer run's bookkeeping."""
 import json
 import os.path as osp
-import sys
 
 import numpy as np
 import pytest
 from mmengine.config import Config
 
-from mcl_mm.utils.paste_data import (compose, make_paste_dataset,
-                                     split_sources)
-from conftest import ROOT
-
-sys.path.insert(0, osp.join(ROOT, 'tools', 'benchmarks'))
-import mini_transfer  # noqa: E402
+from mcl_mm.analysis import mini_transfer
+from mcl_mm.engine import apply_montage_geometry
+from mcl_mm.utils.paste_data import compose, make_paste_dataset, split_sources
 
 
 def test_test_split_shares_no_coin_or_background_with_training():
@@ -48,8 +44,8 @@ def test_composite_masks_are_the_visible_pasted_pixels():
 
 def test_paste_dataset_boxes_enclose_their_masks(tmp_path):
     from pycocotools import mask as mask_utils
-    paths = make_paste_dataset(str(tmp_path), num_pretrain=3, num_train=3,
-                               num_test=3, size=128)
+    paths = make_paste_dataset(
+        str(tmp_path), num_pretrain=3, num_train=3, num_test=3, size=128)
     assert len(list(open(paths['train_ann']))) == 1
     for split in ('train', 'test'):
         with open(paths[f'{split}_ann']) as f:
@@ -69,44 +65,133 @@ def test_paste_dataset_boxes_enclose_their_masks(tmp_path):
         assert json.load(f)['annotations'] == json.load(g)['annotations']
 
 
-def test_curve_reading_counts_silent_epochs_as_zero(tmp_path):
-    vis = tmp_path / 'run' / '20260101_000000' / 'vis_data'
+def _scalars(tmp_path, rows, name='run'):
+    vis = tmp_path / name / '20260101_000000' / 'vis_data'
     vis.mkdir(parents=True)
-    rows = [dict(loss=1.0, step=8),
-            dict(**{'coco/bbox_mAP': 0.25, 'coco/segm_mAP': 0.125},
-                 step=4)]
-    (vis / 'scalars.json').write_text(
-        '\n'.join(json.dumps(r) for r in rows))
-    curve = mini_transfer.read_curve(str(tmp_path / 'run'), 4, 2)
-    assert curve == [dict(epoch=2, bbox=0.0, segm=0.0),
-                     dict(epoch=4, bbox=25.0, segm=12.5)]
+    (vis / 'scalars.json').write_text('\n'.join(json.dumps(r) for r in rows))
+    return str(tmp_path / name)
+
+
+def _val(epoch, bbox=None):
+    row = dict(data_time=0.1, time=0.2, step=epoch)
+    if bbox is not None:
+        row.update({'coco/bbox_mAP': bbox, 'coco/segm_mAP': bbox / 2})
+    return row
+
+
+def _train(it):
+    return dict(lr=0.01, loss=1.0, data_time=0.1, time=0.3, iter=it, step=it)
+
+
+def test_curve_reading_counts_silent_epochs_as_zero(tmp_path):
+    # epoch 2 was evaluated but the model detected nothing: no AP logged
+    run = _scalars(tmp_path, [_train(2), _val(2), _train(4), _val(4, 0.25)])
+    assert mini_transfer.read_curve(run, 4) == [
+        dict(epoch=2, bbox=0.0, segm=0.0),
+        dict(epoch=4, bbox=25.0, segm=12.5)
+    ]
+
+
+@pytest.mark.parametrize('epochs, evaluated', [(1, [1]), (2, [2]), (3, [2, 3]),
+                                               (11, [2, 4, 6, 8, 10, 11])])
+def test_curve_is_the_evaluated_epochs_and_ends_at_the_last(
+        tmp_path, epochs, evaluated):
+    """Issue 19: with val_interval=2, 1 epoch used to give an empty curve
+    and 11 epochs a curve ending at epoch 10."""
+    rows = []
+    for e in range(1, epochs + 1):
+        rows.append(_train(e * 8))  # training rows' step is the iteration
+        if e in evaluated:
+            rows.append(_val(e, e / 100))
+    curve = mini_transfer.read_curve(_scalars(tmp_path, rows), epochs)
+    assert [p['epoch'] for p in curve] == evaluated
+    assert curve[-1]['bbox'] == pytest.approx(epochs)  # the last epoch's AP
+    table = mini_transfer.summarise(dict(mcl={0: curve}))
+    assert table['mcl']['bbox']['values'] == [pytest.approx(epochs)]
+
+
+def test_a_missing_final_evaluation_names_the_run(tmp_path):
+    run = _scalars(tmp_path, [_train(8), _val(2, 0.1), _train(16)])
+    with pytest.raises(
+            ValueError, match=r'no evaluation of the last epoch '
+            r'\(3\).*run'):
+        mini_transfer.read_curve(run, 3)
+    with pytest.raises(FileNotFoundError, match='no scalars.json'):
+        mini_transfer.read_curve(str(tmp_path / 'none'), 3)
+
+
+def test_schedules_reproduce_the_shipped_configs():
+    """The stage schedules replace whole lists (nothing is edited by list
+    position); at the configs' own lengths they are the configs'."""
+    pre = Config.fromfile(mini_transfer.PRETRAIN['mcl'])
+    assert mini_transfer.pretrain_schedule(
+        pre.train_cfg.max_iters) == pre.param_scheduler
+    ft = Config.fromfile(mini_transfer.FINETUNE)
+    assert mini_transfer.finetune_schedule(
+        ft.train_cfg.max_epochs) == ft.param_scheduler
+    short = mini_transfer.pretrain_schedule(5)
+    assert short[0]['end'] == short[1]['begin'] == 5 and short[1]['end'] == 5
+    assert mini_transfer.finetune_schedule(1)[1]['milestones'] == [1, 1]
+
+
+def test_stage_configs_follow_the_settings(tmp_path):
+    settings = mini_transfer.Settings(
+        data_dir=str(tmp_path),
+        pretrain_iters=30,
+        pretrain_batch=8,
+        finetune_epochs=3)
+    cfg = mini_transfer.pretrain_config('mcl', 5, settings)
+    assert cfg.train_cfg.max_iters == 30 and cfg.randomness.seed == 5
+    assert cfg.train_dataloader.batch_size == 8
+    assert cfg.param_scheduler[-1]['end'] == 30
+    assert cfg.train_dataloader.dataset.data_root == str(tmp_path / 'pretrain')
+    ft = mini_transfer.finetune_config(5, 'x.pth', settings)
+    assert ft.train_cfg.max_epochs == 3 and ft.load_from == 'x.pth'
+    assert ft.val_evaluator.ann_file == str(tmp_path) + \
+        '/annotations/test.json'
 
 
 def test_summary_and_ranking_against_hand_numbers():
+
     def curve(b):
-        return [dict(epoch=2, bbox=0.0, segm=0.0),
-                dict(epoch=4, bbox=b, segm=b / 2)]
-    curves = dict(mcl={0: curve(30.), 1: curve(34.)},
-                  byol={0: curve(20.), 1: curve(22.)},
-                  random={0: curve(5.), 1: curve(7.)})
+        return [
+            dict(epoch=2, bbox=0.0, segm=0.0),
+            dict(epoch=4, bbox=b, segm=b / 2)
+        ]
+
+    curves = dict(
+        mcl={
+            0: curve(30.),
+            1: curve(34.)
+        },
+        byol={
+            0: curve(20.),
+            1: curve(22.)
+        },
+        random={
+            0: curve(5.),
+            1: curve(7.)
+        })
     table = mini_transfer.summarise(curves)
     assert table['mcl']['bbox']['mean'] == pytest.approx(32.)
-    assert table['mcl']['bbox']['std'] == pytest.approx(2 ** 0.5 * 2)
+    assert table['mcl']['bbox']['std'] == pytest.approx(2**0.5 * 2)
     assert table['byol']['segm']['mean'] == pytest.approx(10.5)
-    args = type('Args', (), dict(seeds=[0, 1]))
-    assert 'held' in mini_transfer.markdown(table, args).splitlines()[-1]
+    assert 'held' in mini_transfer.markdown(table, [0, 1]).splitlines()[-1]
     curves['random'] = {0: curve(40.), 1: curve(40.)}
-    text = mini_transfer.markdown(mini_transfer.summarise(curves), args)
+    text = mini_transfer.markdown(mini_transfer.summarise(curves), [0, 1])
     assert text.endswith('did not hold.')
 
 
-@pytest.mark.parametrize('name', ['mcl_r18-fpn_1xb16-96px-s3-400it_paste.py',
-                                  'byol_r18_1xb16-96px-400it_paste.py'])
+@pytest.mark.parametrize('name', [
+    'mcl_r18-fpn_1xb16-96px-s3-400it_paste.py',
+    'byol_r18_1xb16-96px-400it_paste.py'
+])
 def test_both_pretraining_configs_share_everything_but_the_model(name):
-    cfg = Config.fromfile(mini_transfer.PRETRAIN['mcl'])
-    other = Config.fromfile(osp.join(mini_transfer.CFG_DIR, name))
-    for key in ('optim_wrapper', 'param_scheduler', 'train_cfg',
-                'randomness'):
+    cfg = apply_montage_geometry(
+        Config.fromfile(mini_transfer.PRETRAIN['mcl']))
+    other = apply_montage_geometry(
+        Config.fromfile(osp.join(mini_transfer.CFG_DIR, name)))
+    for key in ('optim_wrapper', 'param_scheduler', 'train_cfg', 'randomness'):
         assert other[key] == cfg[key], key
     loader, ref = other.train_dataloader, cfg.train_dataloader
     assert loader.batch_size == ref.batch_size
@@ -117,10 +202,12 @@ def test_both_pretraining_configs_share_everything_but_the_model(name):
 
 
 def test_finished_stages_are_reused_not_rerun(tmp_path, monkeypatch):
+
     def refuse(cmd, log):
         raise AssertionError(f'ran {cmd}')
+
     monkeypatch.setattr(mini_transfer, 'run', refuse)
-    args = type('Args', (), dict(pretrain_iters=7, finetune_epochs=3))
+    args = mini_transfer.Settings(pretrain_iters=7, finetune_epochs=3)
     (tmp_path / 'pre').mkdir()
     (tmp_path / 'pre' / 'iter_7.pth').write_bytes(b'')
     assert mini_transfer.pretrain('mcl', 0, args, str(tmp_path / 'pre')) \
@@ -129,6 +216,7 @@ def test_finished_stages_are_reused_not_rerun(tmp_path, monkeypatch):
     (tmp_path / 'ft' / 'epoch_3.pth').write_bytes(b'')
     mini_transfer.finetune('mcl', 0, None, args, str(tmp_path / 'ft'))
     with pytest.raises(AssertionError, match='ran'):
-        mini_transfer.finetune('mcl', 0, None, type(
-            'Args', (), dict(finetune_epochs=4, data_dir=str(tmp_path),
-                             gpus=0)), str(tmp_path / 'ft'))
+        mini_transfer.finetune(
+            'mcl', 0, None,
+            mini_transfer.Settings(finetune_epochs=4, data_dir=str(tmp_path)),
+            str(tmp_path / 'ft'))

@@ -3,6 +3,7 @@ import os.path as osp
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from conftest import ROOT
@@ -18,8 +19,8 @@ def test_metafile_configs_exist_and_paper_numbers_are_marked():
         models += meta['Models']
     # every pre-training config (ablations aside) is in the index
     configs = sorted(
-        osp.relpath(p, ROOT) for d in ('mcl', 'mcl/supervised', 'ssprl',
-                                      'maskco')
+        osp.relpath(p, ROOT)
+        for d in ('mcl', 'mcl/supervised', 'ssprl', 'maskco')
         for p in glob.glob(osp.join(ROOT, 'configs', d, '*.py')))
     assert sorted(m['Config'] for m in models) == configs
     for model in models:
@@ -28,10 +29,13 @@ def test_metafile_configs_exist_and_paper_numbers_are_marked():
             assert 'paper' in model['Metadata']['Results Source']
 
 
+@pytest.mark.slow
 def test_mim_search_lists_the_models():
     mim = osp.join(osp.dirname(sys.executable), 'mim')
-    proc = subprocess.run([mim, 'search', 'mcl_mm'], capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run([mim, 'search', 'mcl_mm'],
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     for name in ('mcl_r50-fpn_32xb128-amp-coslr-100e_in1k',
                  'mcl_r18-fpn_1xb16-96px-s3-100it_demo',

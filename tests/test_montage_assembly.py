@@ -14,8 +14,11 @@ def test_views_per_level_are_independent_and_tile_sized(photo_dir):
     import glob
     path = sorted(glob.glob(f'{photo_dir}/*'))[0]
     transform = TRANSFORMS.build(
-        dict(type='MontageAssembly', num_levels=3,
-             tile_sizes=(64, 32, 16), transforms=[VIEW, VIEW]))
+        dict(
+            type='MontageAssembly',
+            num_levels=3,
+            tile_sizes=(64, 32, 16),
+            transforms=[VIEW, VIEW]))
     results = transform(dict(img=imread(path), img_path=path))
     imgs = results['img']
     assert [im.shape[:2] for im in imgs] == [(64, 64), (32, 32), (16, 16)] * 2
@@ -34,10 +37,10 @@ def test_without_tile_sizes_every_copy_has_the_pipeline_size():
 @pytest.mark.parametrize('kwargs, match', [
     (dict(num_levels=0, transforms=[VIEW, VIEW]), 'num_levels must be >= 1'),
     (dict(num_levels=2, transforms=[VIEW] * 3), '2 view pipelines'),
-    (dict(num_levels=2, transforms=[VIEW, VIEW], tile_sizes=(64, )),
-     'one size per level'),
-    (dict(num_levels=1, transforms=[VIEW[1:], VIEW[1:]], tile_sizes=(64, )),
-     'exactly one RandomResizedCrop'),
+    (dict(num_levels=2, transforms=[VIEW, VIEW],
+          tile_sizes=(64, )), 'one size per level'),
+    (dict(num_levels=1, transforms=[VIEW[1:], VIEW[1:]],
+          tile_sizes=(64, )), 'exactly one RandomResizedCrop'),
 ])
 def test_bad_arguments_are_named(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -46,8 +49,11 @@ def test_bad_arguments_are_named(kwargs, match):
 
 def test_shrunk_sources_keep_crops_at_least_tile_resolution():
     transform = TRANSFORMS.build(
-        dict(type='MontageAssembly', num_levels=3, tile_sizes=(224, 112, 56),
-             transforms=[VIEW, VIEW]))
+        dict(
+            type='MontageAssembly',
+            num_levels=3,
+            tile_sizes=(224, 112, 56),
+            transforms=[VIEW, VIEW]))
     big = np.random.randint(0, 255, (800, 1000, 3), np.uint8)
     sources = transform._sources(big)
     # level 1: shrunk by 2 (= 224 / 112); level 2: by 800 / 224, not 4, so
@@ -63,9 +69,14 @@ def test_shrunk_sources_keep_crops_at_least_tile_resolution():
 
 def test_without_shrinking_levels_crop_from_the_full_image():
     transform = TRANSFORMS.build(
-        dict(type='MontageAssembly', num_levels=2, tile_sizes=(64, 32),
-             shrink_sources=False, transforms=[VIEW, VIEW]))
+        dict(
+            type='MontageAssembly',
+            num_levels=2,
+            tile_sizes=(64, 32),
+            shrink_sources=False,
+            transforms=[VIEW, VIEW]))
     img = np.random.randint(0, 255, (300, 300, 3), np.uint8)
     assert not transform.shrink_sources
-    assert [im.shape[:2] for im in transform(dict(img=img))['img']] == [
-        (64, 64), (32, 32)] * 2
+    assert [im.shape[:2]
+            for im in transform(dict(img=img))['img']] == [(64, 64),
+                                                           (32, 32)] * 2

@@ -15,9 +15,11 @@ def test_message_hub_state_loads_with_weights_only(tmp_path):
     hub.update_scalar('train/lr', np.float64(0.1))
     hub.update_info('iter', np.int64(7))
     path = tmp_path / 'ckpt.pth'
-    torch.save(dict(message_hub=hub.state_dict(),
-                    meta=dict(seed=np.int64(3)),
-                    state_dict=dict(w=torch.ones(2))), path)
+    torch.save(
+        dict(
+            message_hub=hub.state_dict(),
+            meta=dict(seed=np.int64(3)),
+            state_dict=dict(w=torch.ones(2))), path)
     loaded = torch.load(path, weights_only=True)
     assert isinstance(loaded['message_hub']['log_scalars']['train/loss'],
                       HistoryBuffer)
@@ -34,7 +36,9 @@ class _Payload:
 def test_unexpected_pickled_object_is_still_refused(tmp_path):
     path = tmp_path / 'evil.pth'
     torch.save(dict(state_dict={}, extra=_Payload()), path)
-    with pytest.raises(pickle.UnpicklingError, match='GLOBAL print was not an allowed global'):
+    with pytest.raises(
+            pickle.UnpicklingError,
+            match='GLOBAL print was not an allowed global'):
         torch.load(path, weights_only=True)
 
 
@@ -48,8 +52,9 @@ class _Sneaky:
 def test_getattr_resolves_only_history_buffer_statistics(tmp_path):
     path = tmp_path / 'sneaky.pth'
     torch.save(dict(extra=_Sneaky()), path)
-    with pytest.raises(pickle.UnpicklingError,
-                       match=r"getattr\(HistoryBuffer, '__init__'\)"):
+    with pytest.raises(
+            pickle.UnpicklingError,
+            match=r"getattr\(HistoryBuffer, '__init__'\)"):
         torch.load(path, weights_only=True)
 
 

@@ -29,9 +29,13 @@ def test_view_counts_and_sizes(photo_dir):
     assert sizes == [224] * 2 + [96] * 6 + [112] * 8 + [96] * 18
     assert transform.num_patches == (4, 9)
     with pytest.raises(ValueError, match='does not fit'):
-        TRANSFORMS.build(dict(type='PyramidViews', transforms=[],
-                              local_sizes=(200, ), grids=(2, ),
-                              patch_sizes=(112, )))
+        TRANSFORMS.build(
+            dict(
+                type='PyramidViews',
+                transforms=[],
+                local_sizes=(200, ),
+                grids=(2, ),
+                patch_sizes=(112, )))
 
 
 @pytest.mark.parametrize('size, grid, patch', [(314, 2, 112), (383, 3, 96)])
@@ -44,9 +48,15 @@ def test_patch_k_of_both_views_comes_from_cell_k(size, grid, patch):
         r, c = divmod(k, grid)
         img[r * cell:(r + 1) * cell, c * cell:(c + 1) * cell] = 10 * k
     transform = TRANSFORMS.build(
-        dict(type='PyramidViews', transforms=[], num_global=0, num_small=0,
-             local_scale=(1.0, 1.0), local_sizes=(size, ), grids=(grid, ),
-             patch_sizes=(patch, )))
+        dict(
+            type='PyramidViews',
+            transforms=[],
+            num_global=0,
+            num_small=0,
+            local_scale=(1.0, 1.0),
+            local_sizes=(size, ),
+            grids=(grid, ),
+            patch_sizes=(patch, )))
     for _ in range(5):
         views = transform(dict(img=img))['img']
         assert len(views) == 2 * grid * grid
@@ -63,23 +73,29 @@ def test_patch_k_of_both_views_comes_from_cell_k(size, grid, patch):
 
 
 def test_sinkhorn_codes_are_a_doubly_normalised_assignment():
-    head = MODELS.build(dict(type='SSPRLHead', num_prototypes=(8, 4, 4),
-                             sinkhorn_iterations=3))
+    head = MODELS.build(
+        dict(
+            type='SSPRLHead', num_prototypes=(8, 4, 4), sinkhorn_iterations=3))
     scores = F.normalize(torch.randn(64, 8), dim=1)
     q = head.sinkhorn(scores)
     assert (q >= 0).all()
     torch.testing.assert_close(q.sum(1), torch.ones(64))  # one per sample
     head.sinkhorn_iterations = 200
     q = head.sinkhorn(scores)
-    torch.testing.assert_close(q.sum(0), torch.full((8, ), 64 / 8),
-                               rtol=1e-3, atol=1e-3)  # equal partition
+    torch.testing.assert_close(
+        q.sum(0), torch.full((8, ), 64 / 8), rtol=1e-3,
+        atol=1e-3)  # equal partition
 
 
 @pytest.mark.parametrize('mode', ['scores', 'probs'])
 def test_cross_term_with_identity_learner_matches_a_hand_computation(mode):
     k, m, b, t = 6, 4, 5, 0.1
-    head = MODELS.build(dict(type='SSPRLHead', num_prototypes=(k, k, k),
-                             cross_mode=mode, temperature=t))
+    head = MODELS.build(
+        dict(
+            type='SSPRLHead',
+            num_prototypes=(k, k, k),
+            cross_mode=mode,
+            temperature=t))
     with torch.no_grad():
         for g in head.prototype_correlation:
             g.weight.copy_(torch.eye(k))
@@ -104,17 +120,18 @@ def test_configs_build_with_their_optimiser(path):
     cfg = Config.fromfile(path)
     model = MODELS.build(cfg.model)
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper'  # fp16 on GPUs
-    wrapper = build_optim_wrapper(
-        model, {k: v for k, v in cfg.optim_wrapper.items()
-                if k != 'loss_scale'} | dict(type='OptimWrapper'))
+    wrapper = build_optim_wrapper(model, {
+        k: v
+        for k, v in cfg.optim_wrapper.items() if k != 'loss_scale'
+    } | dict(type='OptimWrapper'))
     assert type(wrapper.optimizer).__name__ == 'LARS'
     assert wrapper.optimizer.defaults['eta'] == 0.001
 
 
 def test_loss_steps_from_the_shipped_config(photo_dir):
     cfg = Config.fromfile(COCO)
-    transform = Compose([TRANSFORMS.build(t)
-                         for t in copy.deepcopy(cfg.train_pipeline)])
+    transform = Compose(
+        [TRANSFORMS.build(t) for t in copy.deepcopy(cfg.train_pipeline)])
     photos = sorted(glob.glob(osp.join(photo_dir, '*')))
     model_cfg = copy.deepcopy(cfg.model)
     model_cfg.backbone.depth = 18
@@ -130,8 +147,10 @@ def test_loss_steps_from_the_shipped_config(photo_dir):
         batch = [transform(dict(img_path=photos[i])) for i in pair]
         data = model.data_preprocessor(default_collate(batch), True)
         losses = model(data['inputs'], data['data_samples'], mode='loss')
-        assert set(losses) == {'loss_global', 'loss_local1', 'loss_local2',
-                               'loss_cross1', 'loss_cross2', 'queue_on'}
+        assert set(losses) == {
+            'loss_global', 'loss_local1', 'loss_local2', 'loss_cross1',
+            'loss_cross2', 'queue_on'
+        }
         loss = sum(v for n, v in losses.items() if n.startswith('loss'))
         assert torch.isfinite(loss)
         optim.zero_grad()
@@ -146,7 +165,49 @@ def test_loss_steps_from_the_shipped_config(photo_dir):
     assert not torch.all(model.head.local_queue2[1, -1] == 0)
     for layer in model.head.prototypes:
         model.head.normalize_prototypes()
-        torch.testing.assert_close(layer.weight.norm(dim=1),
-                                   torch.ones(layer.out_features))
+        torch.testing.assert_close(
+            layer.weight.norm(dim=1), torch.ones(layer.out_features))
     with pytest.raises(ValueError, match='expected 34 view batches'):
         model.loss(data['inputs'][:10], None)
+
+
+def test_queues_fill_in_order_then_join_the_codes():
+    torch.manual_seed(0)
+    head = MODELS.build(
+        dict(
+            type='SSPRLHead',
+            feat_dim=4,
+            num_prototypes=(6, 3, 3),
+            num_crops=(2, 2),
+            global_queue=5,
+            local_queue=5))
+    queue = head.global_queue[0]
+    protos = head.prototypes[0]
+    embs = [F.normalize(torch.randn(2, 4), dim=1) for _ in range(3)]
+
+    def codes(emb):
+        return head.codes(protos(emb), emb, queue, protos)
+
+    # off: the queue stays empty and the codes are the batch's alone
+    torch.testing.assert_close(codes(embs[0]), head.sinkhorn(protos(embs[0])))
+    assert not queue.any()
+    head.use_queue = True
+    # on but not yet full (trimmed to 4 = 2 batches): codes of the batch
+    # alone, the batch enters at the front, older entries move back
+    torch.testing.assert_close(codes(embs[0]), head.sinkhorn(protos(embs[0])))
+    codes(embs[1])
+    torch.testing.assert_close(queue[:2], embs[1])
+    torch.testing.assert_close(queue[2:4], embs[0])
+    assert not queue[4].any()  # beyond the trimmed length: never used
+    # full: the queued embeddings join the Sinkhorn problem
+    joined = codes(embs[2])
+    ref = head.sinkhorn(
+        torch.cat([protos(torch.cat([embs[1], embs[0]])),
+                   protos(embs[2])]))[-2:]
+    torch.testing.assert_close(joined, ref)
+    assert not torch.allclose(joined, head.sinkhorn(protos(embs[2])))
+    torch.testing.assert_close(queue[:2], embs[2])
+    # buffers: a checkpoint carries every queue
+    state = head.state_dict()
+    assert {'global_queue', 'local_queue1', 'local_queue2'} <= set(state)
+    torch.testing.assert_close(state['global_queue'][0][:2], embs[2])

@@ -61,13 +61,22 @@ def test_tiles_of_unequal_cells_run_per_level_through_the_same_layers():
 
 def test_tile_layer_replaces_the_stacked_convs():
     head = TileEmbedHead(
-        tile_layer=dict(type='mmdet.ResLayer', depth=50, stage=3, stride=2,
-                        norm_cfg=dict(type='BN'), norm_eval=False),
-        projection=dict(type='NonLinearNeck', in_channels=2048,
-                        hid_channels=16, out_channels=4,
-                        norm_cfg=dict(type='BN1d')))
+        tile_layer=dict(
+            type='mmdet.ResLayer',
+            depth=50,
+            stage=3,
+            stride=2,
+            norm_cfg=dict(type='BN'),
+            norm_eval=False),
+        projection=dict(
+            type='NonLinearNeck',
+            in_channels=2048,
+            hid_channels=16,
+            out_channels=4,
+            norm_cfg=dict(type='BN1d')))
     assert not hasattr(head, 'shared_convs')
-    assert all(k.startswith(('tile_layer.layer4.', 'projection.'))
-               for k in head.state_dict())
+    assert all(
+        k.startswith(('tile_layer.layer4.', 'projection.'))
+        for k in head.state_dict())
     out = head([torch.randn(2, 1024, 8, 8)], (2, ))
     assert out[0].shape == (8, 4)

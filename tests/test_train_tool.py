@@ -5,9 +5,12 @@ import re
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from conftest import DEMO_CONFIG, ROOT
+
+pytestmark = pytest.mark.slow  # subprocess / training runs
 
 
 def _train(work_dir, photo_dir, *extra):
@@ -20,8 +23,8 @@ def _train(work_dir, photo_dir, *extra):
         'default_hooks.logger.interval=1',
         'default_hooks.checkpoint.interval=2', *extra
     ]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
-                          timeout=600)
+    proc = subprocess.run(
+        cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout + proc.stderr
 

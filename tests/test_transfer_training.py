@@ -14,6 +14,8 @@ from mcl_mm.utils.coins_data import make_coins_dataset
 from mmpretrain.registry import MODELS
 from conftest import DEMO_CONFIG, ROOT
 
+pytestmark = pytest.mark.slow  # subprocess / training runs
+
 BENCH = osp.join(ROOT, 'configs', 'benchmarks')
 TOOLS = osp.join(ROOT, 'tools', 'benchmarks')
 
@@ -37,8 +39,8 @@ def coins(tmp_path_factory):
 def _run(cmd, work_dir):
     env = dict(os.environ, WORK_DIR=work_dir)
     env['PATH'] = osp.dirname(sys.executable) + os.pathsep + env['PATH']
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=900)
+    proc = subprocess.run(
+        cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
     return out
@@ -60,7 +62,8 @@ def test_mask_rcnn_two_iterations_from_converted_mcl(demo_ckpt, coins,
     root = osp.dirname(coins['images']) + '/'
     ann = coins['ann_file']
     out = _run([
-        'bash', osp.join(TOOLS, 'mmdetection', 'mim_train.sh'), demo_ckpt,
+        'bash',
+        osp.join(TOOLS, 'mmdetection', 'mim_train.sh'), demo_ckpt,
         osp.join(BENCH, 'mmdetection',
                  'mask-rcnn_r18-fpn-conv_1xb2-30e_coins-demo.py'), '0',
         'mmdet', 'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
@@ -83,7 +86,8 @@ def test_mask_rcnn_two_iterations_from_converted_mcl(demo_ckpt, coins,
 def test_fcn_two_iterations_from_converted_mcl(demo_ckpt, coins, tmp_path):
     root = osp.dirname(coins['images'])
     out = _run([
-        'bash', osp.join(TOOLS, 'mmsegmentation', 'mim_train.sh'), demo_ckpt,
+        'bash',
+        osp.join(TOOLS, 'mmsegmentation', 'mim_train.sh'), demo_ckpt,
         osp.join(BENCH, 'mmsegmentation',
                  'fcn_r18-d8_1xb2-20it_coins-demo.py'), '0', '--cfg-options',
         'train_cfg.max_iters=2', 'train_cfg.val_interval=2',

@@ -11,8 +11,11 @@ from mcl_mm.utils.demo_data import copy_photos
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('out', nargs='?', default='data/demo',
-                        help='folder to fill (default: data/demo)')
+    parser.add_argument(
+        'out',
+        nargs='?',
+        default='data/demo',
+        help='folder to fill (default: data/demo)')
     args = parser.parse_args()
     print(f'{len(copy_photos(args.out))} photographs from scikit-image in '
           f'{args.out}')

@@ -57,7 +57,8 @@ if ! "$VENV/bin/python" -c "from mmcv.ops import RoIAlign, nms" 2>/dev/null; the
   "${PIP[@]}" --no-cache-dir "$WHEEL_DIR"/mmcv-*.whl
 fi
 
-"${PIP[@]}" -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/tests.txt"
+"${PIP[@]}" -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/tests.txt" \
+  -r "$ROOT/requirements/lint.txt"
 "${PIP[@]}" --no-deps --no-build-isolation -e "$ROOT"
 
 "$VENV/bin/python" - <<'EOF'

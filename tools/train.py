@@ -14,10 +14,10 @@ import os.path as osp
 import runpy
 import sys
 
-import mmpretrain
 import torch
 
 import mcl_mm  # noqa: F401  (registers mcl_mm's components)
+import mmpretrain
 
 CPU_DDP_OPTIONS = [
     'env_cfg.dist_cfg.backend=gloo',
@@ -45,8 +45,8 @@ def prepare_cpu_ddp(argv: list) -> list:
 
 
 if __name__ == '__main__':
-    script = osp.join(osp.dirname(mmpretrain.__file__), '.mim', 'tools',
-                      'train.py')
+    script = osp.join(
+        osp.dirname(mmpretrain.__file__), '.mim', 'tools', 'train.py')
     if not osp.isfile(script):
         raise FileNotFoundError(
             f'mmpretrain ships no training script at {script}; install '

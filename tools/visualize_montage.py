@@ -16,7 +16,8 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.dataset import default_collate  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 
-import mcl_mm  # noqa: E402,F401
+from mcl_mm.engine import apply_montage_geometry  # noqa: E402
+from mcl_mm.models import split_views, tile_origin  # noqa: E402
 from mmpretrain.registry import DATASETS, MODELS  # noqa: E402
 
 
@@ -24,8 +25,11 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config', help='MCL config file')
     parser.add_argument('--out', default='montages.png', help='PNG to write')
-    parser.add_argument('--max-montages', type=int, default=4,
-                        help='montages drawn per level and view')
+    parser.add_argument(
+        '--max-montages',
+        type=int,
+        default=4,
+        help='montages drawn per level and view')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args()
@@ -36,6 +40,7 @@ def main():
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    apply_montage_geometry(cfg)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     torch.manual_seed(args.seed)
 
@@ -53,14 +58,13 @@ def main():
 
     levels = tiler.num_levels
     rows = []
-    for v, name in enumerate('AB'):
-        montages, index = tiler(inputs[v * levels:(v + 1) * levels])
+    for name, view in zip('AB', split_views(inputs, levels, 2)):
+        montages, index = tiler(view)
         for level, (m, idx) in enumerate(zip(montages, index)):
             rows.append((f'view {name}, level {level}', m, idx, level))
     cols = max(min(args.max_montages, r[1].size(0)) for r in rows)
     fig, axes = plt.subplots(
-        len(rows), cols, figsize=(2.6 * cols, 2.6 * len(rows)),
-        squeeze=False)
+        len(rows), cols, figsize=(2.6 * cols, 2.6 * len(rows)), squeeze=False)
     for row, (title, montages, index, level) in zip(axes, rows):
         r, t = tiler.scales[level], tiler.tile_size(level)
         images = (montages * std + mean).clamp(0, 255) / 255
@@ -73,11 +77,15 @@ def main():
                 ax.axhline(k * t - 0.5, color='yellow', lw=1)
                 ax.axvline(k * t - 0.5, color='yellow', lw=1)
             for k in range(r * r):
-                ax.text((k % r) * t + 2, (k // r) * t + 2,
-                        str(int(index[col * r * r + k])), color='white',
-                        fontsize=max(4, 9 - r), va='top',
-                        bbox=dict(facecolor='black', alpha=0.5, pad=0.5,
-                                  lw=0))
+                y, x = tile_origin(k, r, t)
+                ax.text(
+                    x + 2,
+                    y + 2,
+                    str(int(index[col * r * r + k])),
+                    color='white',
+                    fontsize=max(4, 9 - r),
+                    va='top',
+                    bbox=dict(facecolor='black', alpha=0.5, pad=0.5, lw=0))
             ax.set_title(f'{title} #{col} ({r}x{r})', fontsize=8)
     fig.tight_layout()
     fig.savefig(args.out, dpi=100)

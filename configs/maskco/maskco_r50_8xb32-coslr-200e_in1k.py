@@ -33,8 +33,11 @@ colour = [
 ]
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='MaskCoViews', size=224, num_neg_boxes=16,
-         transforms=[colour, colour]),
+    dict(
+        type='MaskCoViews',
+        size=224,
+        num_neg_boxes=16,
+        transforms=[colour, colour]),
     dict(type='PackInputs', algorithm_keys=('mask_box', 'key_boxes')),
 ]
 train_dataloader = dict(
@@ -55,8 +58,12 @@ optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.03, weight_decay=1e-4, momentum=0.9))
 max_epochs = 200
 param_scheduler = [
-    dict(type='CosineAnnealingLR', T_max=max_epochs, by_epoch=True,
-         begin=0, end=max_epochs)
+    dict(
+        type='CosineAnnealingLR',
+        T_max=max_epochs,
+        by_epoch=True,
+        begin=0,
+        end=max_epochs)
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
 auto_scale_lr = dict(base_batch_size=256)

@@ -1,28 +1,24 @@
 # CPU demo: MCL with S=3 on the real photographs bundled with scikit-image
 # (copied to data/demo by `make demo`), ResNet-18 + FPN at 96 px, plain BN,
 # 100 iterations of batch 16 (16 + 4 + 1 montages per view). With S=3 the
-# levels read P5, P4 and P3, so the FPN is built on C3-C5 only.
+# levels read P5, P4 and P3, so the FPN is built on C3-C5 only (at build
+# time, from model.montage.scales).
 _base_ = [
     '../_base_/datasets/imagenet_bs128_mcl.py',
     '../_base_/models/mcl_r50_fpn.py',
     '../_base_/default_runtime.py',
 ]
 
-resolution = 96
-num_levels = 3
 norm_cfg = dict(type='BN')
 mlp_norm_cfg = dict(type='BN1d')
 channels = 64
 
 model = dict(
-    montage=dict(
-        resolution=resolution, scales=(1, 2, 4), tiles_per_image=(1, 1, 1)),
-    pyramid_strides=(8, 16, 32),
-    backbone=dict(depth=18, out_indices=(1, 2, 3), norm_cfg=norm_cfg),
+    montage=dict(resolution=96, scales=(1, 2, 4)),
+    backbone=dict(depth=18, norm_cfg=norm_cfg),
     neck=dict(
-        in_channels=[128, 256, 512],
+        in_channels=[64, 128, 256, 512],
         out_channels=channels,
-        num_outs=3,
         norm_cfg=norm_cfg),
     tile_head=dict(
         in_channels=channels,
@@ -34,25 +30,15 @@ model = dict(
             out_channels=channels,
             norm_cfg=mlp_norm_cfg)),
     head=dict(
-        num_levels=num_levels,
         predictor=dict(
             in_channels=channels,
             hid_channels=256,
             out_channels=channels,
             norm_cfg=mlp_norm_cfg)))
 
-view_pipeline1 = {{_base_.view_pipeline1}}
-view_pipeline2 = {{_base_.view_pipeline2}}
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(
-        type='MontageAssembly',
-        num_levels=num_levels,
-        # crop each level's copy straight to its tile size
-        tile_sizes=(resolution, resolution // 2, resolution // 4),
-        transforms=[view_pipeline1, view_pipeline2]),
-    dict(type='PackInputs')
-]
+# the base pipeline; MontageRunner sets its levels and tile sizes
+# (96, 48, 24) from model.montage
+train_pipeline = {{_base_.train_pipeline}}
 train_dataloader = dict(
     batch_size=16,
     num_workers=2,
@@ -77,10 +63,14 @@ optim_wrapper = dict(
         }))
 max_iters = 100
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0,
-         end=10),
-    dict(type='CosineAnnealingLR', T_max=max_iters - 10, eta_min=1e-4,
-         by_epoch=False, begin=10, end=max_iters)
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=10),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=max_iters - 10,
+        eta_min=1e-4,
+        by_epoch=False,
+        begin=10,
+        end=max_iters)
 ]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
 default_hooks = dict(

@@ -23,8 +23,19 @@ optim_wrapper = dict(
     clip_grad=dict(max_norm=5.0),
     paramwise_cfg={{_base_.swin_paramwise_cfg}})
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0,
-         end=10, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=90, eta_min=1e-6, by_epoch=True,
-         begin=10, end=100, convert_to_iter_based=True),
+    dict(
+        type='LinearLR',
+        start_factor=1e-3,
+        by_epoch=True,
+        begin=0,
+        end=10,
+        convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=90,
+        eta_min=1e-6,
+        by_epoch=True,
+        begin=10,
+        end=100,
+        convert_to_iter_based=True),
 ]

@@ -28,10 +28,7 @@ model = dict(
         std=[58.395, 57.12, 57.375],
         to_rgb=True),
     backbone=dict(
-        type='ResNet',
-        depth=50,
-        norm_cfg=norm_cfg,
-        zero_init_residual=True),
+        type='ResNet', depth=50, norm_cfg=norm_cfg, zero_init_residual=True),
     necks=[projection, projection, projection],
     head=dict(
         type='SSPRLHead',
@@ -98,9 +95,14 @@ optim_wrapper = dict(
         type='LARS', lr=0.6, momentum=0.9, weight_decay=1e-6, eta=0.001))
 max_epochs = 200
 param_scheduler = [
-    dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min=6e-4,
-         by_epoch=True, begin=0, end=max_epochs,
-         convert_to_iter_based=True)
+    dict(
+        type='CosineAnnealingLR',
+        T_max=max_epochs,
+        eta_min=6e-4,
+        by_epoch=True,
+        begin=0,
+        end=max_epochs,
+        convert_to_iter_based=True)
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
 auto_scale_lr = dict(base_batch_size=128)

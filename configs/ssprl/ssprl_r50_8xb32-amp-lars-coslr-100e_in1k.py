@@ -13,9 +13,14 @@ train_dataloader = dict(
         pipeline={{_base_.train_pipeline}}))
 max_epochs = 100
 param_scheduler = [
-    dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min=6e-4,
-         by_epoch=True, begin=0, end=max_epochs,
-         convert_to_iter_based=True)
+    dict(
+        type='CosineAnnealingLR',
+        T_max=max_epochs,
+        eta_min=6e-4,
+        by_epoch=True,
+        begin=0,
+        end=max_epochs,
+        convert_to_iter_based=True)
 ]
 train_cfg = dict(max_epochs=max_epochs)
 auto_scale_lr = dict(base_batch_size=256)

@@ -8,9 +8,9 @@ import torch
 REQUIRED = ('backbone.', 'tile_head.')
 
 
-def load_mcl_state(path: str,
-                   required: Sequence[str] = REQUIRED
-                   ) -> Dict[str, torch.Tensor]:
+def load_mcl_state(
+        path: str,
+        required: Sequence[str] = REQUIRED) -> Dict[str, torch.Tensor]:
     """The online weights of a checkpoint (EMA target / key network
     dropped), read with ``weights_only=True``.
 
@@ -29,20 +29,26 @@ def load_mcl_state(path: str,
         raise ValueError(f'{path}: not an MCL checkpoint (no state dict)')
     missing = [p for p in required if not any(k.startswith(p) for k in state)]
     if missing:
-        what = ('the backbone and tile head of mcl_mm MCL' if 'tile_head.'
-                in required else 'a backbone')
+        what = ('the backbone and tile head of mcl_mm MCL'
+                if 'tile_head.' in required else 'a backbone')
         raise ValueError(
             f'{path}: not an MCL checkpoint: no weights under {missing} '
             f'(expected {what})')
-    return {k: v for k, v in state.items()
-            if not k.startswith(('target_net.', 'encoder_k.'))}
+    return {
+        k: v
+        for k, v in state.items()
+        if not k.startswith(('target_net.', 'encoder_k.'))
+    }
 
 
 def stage_channels(state: Dict[str, torch.Tensor]) -> List[int]:
     """Output channels of each stage of ``backbone.``, in order: ResNet
     stages, or the per-stage output norms of mmdet's SwinTransformer."""
-    swin = {int(m.group(1)): v.shape[0] for k, v in state.items()
-            for m in [re.match(r'backbone\.norm(\d+)\.weight$', k)] if m}
+    swin = {
+        int(m.group(1)): v.shape[0]
+        for k, v in state.items()
+        for m in [re.match(r'backbone\.norm(\d+)\.weight$', k)] if m
+    }
     if swin and 'backbone.patch_embed.projection.weight' in state:
         return [swin[i] for i in sorted(swin)]
     channels = {}

@@ -49,8 +49,11 @@ def to_mmdet(state: State,
         if not head:
             head = _prefixed(backbone, 'backbone.layer4.',
                              'roi_head.shared_head.layer4.')
-            backbone = {k: v for k, v in backbone.items()
-                        if not k.startswith('backbone.layer4.')}
+            backbone = {
+                k: v
+                for k, v in backbone.items()
+                if not k.startswith('backbone.layer4.')
+            }
         out.update(head)
         groups['roi_head.shared_head.layer4'] = len(head)
         with_fpn = with_box_head = False
@@ -114,8 +117,8 @@ def to_detectron2(state: State) -> Tuple[dict, Dict[str, int]]:
     for k, v in backbone.items():
         model[_detectron2_resnet_name(k)] = v
     for lateral, stage in fpn_stages(state).items():
-        for kind, name in (('lateral_convs', 'fpn_lateral'),
-                           ('fpn_convs', 'fpn_output')):
+        for kind, name in (('lateral_convs', 'fpn_lateral'), ('fpn_convs',
+                                                              'fpn_output')):
             part = _prefixed(state, f'neck.{kind}.{lateral}.')
             for k, v in part.items():
                 k = re.sub(r'^conv\.', '', k).replace('bn.', 'norm.')
@@ -125,11 +128,11 @@ def to_detectron2(state: State) -> Tuple[dict, Dict[str, int]]:
         rest = re.sub(r'^conv\.', '', rest).replace('bn.', 'norm.')
         model[f'roi_heads.box_head.conv{int(i) + 1}.{rest}'] = v
     model = {
-        k: v.numpy() for k, v in model.items()
-        if not k.endswith('num_batches_tracked')
+        k: v.numpy()
+        for k, v in model.items() if not k.endswith('num_batches_tracked')
     }
     fpn = sum(1 for k in model if k.startswith('backbone.fpn'))
     head = sum(1 for k in model if k.startswith('roi_heads.'))
     groups = dict(backbone=len(model) - fpn - head, fpn=fpn, box_head=head)
-    return dict(model=model, __author__='mcl_mm',
-                matching_heuristics=True), groups
+    return dict(
+        model=model, __author__='mcl_mm', matching_heuristics=True), groups

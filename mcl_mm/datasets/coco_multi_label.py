@@ -25,7 +25,9 @@ class CocoMultiLabel(MultiLabelDataset):
         **kwargs: Other arguments of :class:`MultiLabelDataset`.
     """
 
-    def __init__(self, ann_file: str, filter_empty: bool = False,
+    def __init__(self,
+                 ann_file: str,
+                 filter_empty: bool = False,
                  **kwargs) -> None:
         self.filter_empty = filter_empty
         super().__init__(ann_file=ann_file, **kwargs)
@@ -60,8 +62,8 @@ class CocoMultiLabel(MultiLabelDataset):
             labels[ann['image_id']].add(cat_to_label[ann['category_id']])
         img_prefix = self.data_prefix.get('img_path', '')
         return [
-            dict(img_path=osp.join(img_prefix, img['file_name']),
-                 gt_label=sorted(labels[img['id']]))
-            for img in coco['images']
+            dict(
+                img_path=osp.join(img_prefix, img['file_name']),
+                gt_label=sorted(labels[img['id']])) for img in coco['images']
             if labels[img['id']] or not self.filter_empty
         ]

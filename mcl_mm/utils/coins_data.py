@@ -40,8 +40,8 @@ def _instances(mask: np.ndarray, min_area: int) -> list:
                                        cv2.CHAIN_APPROX_SIMPLE)
         polys = [c.reshape(-1).tolist() for c in contours if len(c) >= 3]
         x, y, w, h = cv2.boundingRect(inst)
-        out.append(dict(segmentation=polys, bbox=[x, y, w, h],
-                        area=int(inst.sum())))
+        out.append(
+            dict(segmentation=polys, bbox=[x, y, w, h], area=int(inst.sum())))
     return out
 
 
@@ -59,23 +59,28 @@ def make_coins_dataset(out_dir: str, min_area: int = 150) -> Dict[str, str]:
     for key in ('images', 'labels'):
         os.makedirs(paths[key], exist_ok=True)
     os.makedirs(osp.dirname(paths['ann_file']), exist_ok=True)
-    coco = dict(images=[], annotations=[],
-                categories=[dict(id=1, name='coin')])
+    coco = dict(
+        images=[], annotations=[], categories=[dict(id=1, name='coin')])
     for image_id, (r, c) in enumerate(CROPS, start=1):
         y0, x0 = r * (h - ch), c * (w - cw)
         crop = gray[y0:y0 + ch, x0:x0 + cw]
         crop_mask = mask[y0:y0 + ch, x0:x0 + cw]
         name = f'coins_{r}{c}.png'
-        cv2.imwrite(osp.join(paths['images'], name),
-                    cv2.cvtColor(crop, cv2.COLOR_GRAY2BGR))
-        cv2.imwrite(osp.join(paths['labels'], name),
-                    crop_mask.astype(np.uint8))
+        cv2.imwrite(
+            osp.join(paths['images'], name),
+            cv2.cvtColor(crop, cv2.COLOR_GRAY2BGR))
+        cv2.imwrite(
+            osp.join(paths['labels'], name), crop_mask.astype(np.uint8))
         coco['images'].append(
             dict(id=image_id, file_name=name, height=ch, width=cw))
         for inst in _instances(crop_mask, min_area):
             coco['annotations'].append(
-                dict(id=len(coco['annotations']) + 1, image_id=image_id,
-                     category_id=1, iscrowd=0, **inst))
+                dict(
+                    id=len(coco['annotations']) + 1,
+                    image_id=image_id,
+                    category_id=1,
+                    iscrowd=0,
+                    **inst))
     with open(paths['ann_file'], 'w') as f:
         json.dump(coco, f)
     return paths

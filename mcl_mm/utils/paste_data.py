@@ -32,8 +32,9 @@ def background_paths() -> List[str]:
     """The scikit-image photos except coins, plus matplotlib's photo."""
     import matplotlib
     paths = [p for p in skimage_photos() if not p.endswith('coins.png')]
-    hopper = osp.join(osp.dirname(matplotlib.__file__), 'mpl-data',
-                      'sample_data', 'grace_hopper.jpg')
+    hopper = osp.join(
+        osp.dirname(matplotlib.__file__), 'mpl-data', 'sample_data',
+        'grace_hopper.jpg')
     if osp.isfile(hopper):
         paths.append(hopper)
     return paths
@@ -52,8 +53,8 @@ def coin_cutouts(pad: int = 2) -> List[Tuple[np.ndarray, np.ndarray]]:
         patch_labels = labels[y0:y1, x0:x1]
         ids = np.unique(labels[sl])
         ids = ids[ids > 0]
-        mask = patch_labels == ids[np.argmax(
-            [(labels[sl] == i).sum() for i in ids])]
+        mask = patch_labels == ids[np.argmax([(labels[sl] == i).sum()
+                                              for i in ids])]
         if mask.sum() < 150:
             continue
         out.append((y0, x0, cv2.cvtColor(gray[y0:y1, x0:x1],
@@ -83,8 +84,10 @@ def _read(path: str) -> np.ndarray:
     return img
 
 
-def compose(rng: np.random.Generator, backgrounds: Sequence[np.ndarray],
-            coins: Sequence[Tuple[np.ndarray, np.ndarray]], size: int,
+def compose(rng: np.random.Generator,
+            backgrounds: Sequence[np.ndarray],
+            coins: Sequence[Tuple[np.ndarray, np.ndarray]],
+            size: int,
             num_objects: Tuple[int, int] = (3, 8),
             scale: Tuple[float, float] = (0.6, 2.0),
             max_tries: int = 10) -> Tuple[np.ndarray, List[np.ndarray]]:
@@ -97,8 +100,9 @@ def compose(rng: np.random.Generator, backgrounds: Sequence[np.ndarray],
     h, w = bg.shape[:2]
     side = int(min(h, w) * rng.uniform(0.4, 1.0))
     y, x = rng.integers(h - side + 1), rng.integers(w - side + 1)
-    img = cv2.resize(bg[y:y + side, x:x + side], (size, size),
-                     interpolation=cv2.INTER_AREA).copy()
+    img = cv2.resize(
+        bg[y:y + side, x:x + side], (size, size),
+        interpolation=cv2.INTER_AREA).copy()
     owner = np.zeros((size, size), np.int32)  # which paste owns a pixel
     areas = {}
     for k in range(1, rng.integers(num_objects[0], num_objects[1] + 1) + 1):
@@ -109,23 +113,24 @@ def compose(rng: np.random.Generator, backgrounds: Sequence[np.ndarray],
         if ph >= size or pw >= size:
             continue
         patch = cv2.resize(patch, (pw, ph), interpolation=cv2.INTER_LINEAR)
-        mask = cv2.resize(mask.astype(np.uint8), (pw, ph),
-                          interpolation=cv2.INTER_NEAREST).astype(bool)
+        mask = cv2.resize(
+            mask.astype(np.uint8), (pw, ph),
+            interpolation=cv2.INTER_NEAREST).astype(bool)
         if rng.random() < 0.5:
             patch, mask = patch[:, ::-1], mask[:, ::-1]
         if rng.random() < 0.5:
             patch, mask = patch[::-1], mask[::-1]
         gain = rng.uniform(0.7, 1.3)
-        patch = np.clip(patch.astype(np.float32) * gain, 0, 255).astype(
-            np.uint8)
+        patch = np.clip(patch.astype(np.float32) * gain, 0,
+                        255).astype(np.uint8)
         for _ in range(max_tries):
             py, px = rng.integers(size - ph + 1), rng.integers(size - pw + 1)
             under = owner[py:py + ph, px:px + pw][mask]
             hidden = np.bincount(under, minlength=k)[1:]
             # keep every coin, old and new, at least 70% visible
             if hidden.sum() <= 0.3 * mask.sum() and all(
-                    h <= 0.3 * areas[j + 1] for j, h in enumerate(hidden)
-                    if j + 1 in areas):
+                    h <= 0.3 * areas[j + 1]
+                    for j, h in enumerate(hidden) if j + 1 in areas):
                 break
         else:
             continue  # no room: this coin is not pasted at all
@@ -141,8 +146,14 @@ def _annotation(mask: np.ndarray, ann_id: int, image_id: int) -> dict:
                                    cv2.CHAIN_APPROX_NONE)
     polys = [c.reshape(-1).tolist() for c in contours if len(c) >= 3]
     x, y, w, h = cv2.boundingRect(inst)
-    return dict(id=ann_id, image_id=image_id, category_id=1, iscrowd=0,
-                segmentation=polys, bbox=[x, y, w, h], area=int(inst.sum()))
+    return dict(
+        id=ann_id,
+        image_id=image_id,
+        category_id=1,
+        iscrowd=0,
+        segmentation=polys,
+        bbox=[x, y, w, h],
+        area=int(inst.sum()))
 
 
 def make_paste_dataset(out_dir: str,
@@ -162,23 +173,25 @@ def make_paste_dataset(out_dir: str,
         train_ann=osp.join(out_dir, 'annotations', 'train.json'),
         test_ann=osp.join(out_dir, 'annotations', 'test.json'))
     os.makedirs(osp.join(out_dir, 'annotations'), exist_ok=True)
-    plan = (('pretrain', 'train', num_pretrain),
-            ('train', 'train', num_train), ('test', 'test', num_test))
+    plan = (('pretrain', 'train', num_pretrain), ('train', 'train', num_train),
+            ('test', 'test', num_test))
     for name, source, count in plan:
         os.makedirs(paths[name], exist_ok=True)
         bgs = [_read(p) for p in sources[source]['backgrounds']]
-        coco = dict(images=[], annotations=[],
-                    categories=[dict(id=1, name='coin')])
+        coco = dict(
+            images=[], annotations=[], categories=[dict(id=1, name='coin')])
         for i in range(count):
             img, masks = compose(rng, bgs, sources[source]['coins'], size)
             file_name = f'{name}_{i:04d}.jpg'
-            cv2.imwrite(osp.join(paths[name], file_name), img,
-                        [cv2.IMWRITE_JPEG_QUALITY, 95])
+            cv2.imwrite(
+                osp.join(paths[name], file_name), img,
+                [cv2.IMWRITE_JPEG_QUALITY, 95])
             coco['images'].append(
                 dict(id=i + 1, file_name=file_name, height=size, width=size))
             for mask in masks:
                 coco['annotations'].append(
-                    _annotation(mask, len(coco['annotations']) + 1, i + 1))
+                    _annotation(mask,
+                                len(coco['annotations']) + 1, i + 1))
         if name != 'pretrain':
             with open(paths[f'{name}_ann'], 'w') as f:
                 json.dump(coco, f)

@@ -27,9 +27,12 @@ def _numpy_globals() -> List[object]:
         from numpy._core.multiarray import _reconstruct, scalar
     except ImportError:  # numpy < 2
         from numpy.core.multiarray import _reconstruct, scalar
-    dtype_classes = [type(np.dtype(name)) for name in (
-        'bool', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16',
-        'uint32', 'uint64', 'float16', 'float32', 'float64')]
+    dtype_classes = [
+        type(np.dtype(name))
+        for name in ('bool', 'int8', 'int16', 'int32', 'int64', 'uint8',
+                     'uint16', 'uint32', 'uint64', 'float16', 'float32',
+                     'float64')
+    ]
     return [_reconstruct, scalar, np.ndarray, np.dtype, *dtype_classes]
 
 

@@ -31,7 +31,6 @@ from mcl_mm.converters import (REQUIRED, load_mcl_state, to_detectron2,
                                to_mmdet, to_mmseg, to_torchvision)
 
 
-
 def save_openmmlab(state: dict, path: str) -> None:
     """An OpenMMLab checkpoint: load_from / init_cfg Pretrained read it."""
     torch.save(dict(state_dict=state, meta=dict(converted_from='MCL')), path)
@@ -45,14 +44,14 @@ def save_pickle(obj: dict, path: str) -> None:
 # target -> (conversion, writer)
 TARGETS = {
     'mmdet': (partial(to_mmdet, fpn_start_level=0), save_openmmlab),
-    'mmdet-retinanet': (partial(to_mmdet, fpn_start_level=1,
-                                with_box_head=False), save_openmmlab),
+    'mmdet-retinanet':
+    (partial(to_mmdet, fpn_start_level=1,
+             with_box_head=False), save_openmmlab),
     'mmdet-c4': (partial(to_mmdet, c4=True), save_openmmlab),
     'mmseg': (to_mmseg, save_openmmlab),
     'torchvision': (to_torchvision, torch.save),
     'detectron2': (to_detectron2, save_pickle),
 }
-
 
 NEEDS_MCL = ('mmdet', 'mmdet-retinanet', 'detectron2')
 

@@ -8,8 +8,11 @@ data_preprocessor = dict(
     std=[58.395, 57.12, 57.375],
     to_rgb=True)
 
+# The montage geometry belongs to model.montage: MontageRunner sets the
+# MontageAssembly's num_levels and tile_sizes from it before the run; the
+# values written here match the authors' S=4 at 224 px.
 resolution = 224
-num_levels = 4  # S: montage levels, scales (1, 2, 4, 8)
+num_levels = 4
 
 view_pipeline1 = [
     dict(

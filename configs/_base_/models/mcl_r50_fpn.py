@@ -1,6 +1,12 @@
 # MCL: ResNet-50 + FPN (P2-P5, 256 ch) + shared 4-conv tile head, online and
 # EMA target; the authors' default S=4 (scales 1, 2, 4, 8; level 3 holds two
 # tiles per image, i.e. B, B/4, B/16, B/32 montages).
+#
+# model.montage is the one source of the montage geometry: the head's number
+# of levels and the FPN stages (from the full pyramid described below) follow
+# it when the model is built, the training pipeline's MontageAssembly through
+# MontageRunner. `--cfg-options 'model.montage.scales=(1,2)'` is S=2.
+runner_type = 'MontageRunner'
 norm_cfg = dict(type='SyncBN')
 model = dict(
     type='MCL',
@@ -9,7 +15,7 @@ model = dict(
         type='MontageTiler',
         resolution=224,
         scales=(1, 2, 4, 8),
-        tiles_per_image=(1, 1, 1, 2),
+        tiles_per_image={8: 2},  # by scale; other scales one tile
         mode='nearest'),
     backbone=dict(
         type='ResNet',
@@ -17,6 +23,8 @@ model = dict(
         out_indices=(0, 1, 2, 3),
         norm_cfg=norm_cfg,
         zero_init_residual=False),
+    # the full pyramid: one stride, stage and FPN input per output
+    pyramid_strides=(4, 8, 16, 32),
     neck=dict(
         type='mmdet.FPN',
         in_channels=[256, 512, 1024, 2048],
@@ -42,7 +50,6 @@ model = dict(
             norm_cfg=norm_cfg)),
     head=dict(
         type='MCLHead',
-        num_levels=4,
         predictor=dict(
             type='NonLinearNeck',
             in_channels=256,

@@ -10,7 +10,9 @@ optim_wrapper = dict(
         custom_keys={
             'bn': dict(decay_mult=0, lars_exclude=True),
             'bias': dict(decay_mult=0, lars_exclude=True),
-            # BN of the ResNet downsample branches and of the FPN/head convs
+            # the ResNet downsample branches' BN is named downsample.1; the
+            # other norms (ResNet bn1-3, FPN and tile-head ConvModule bn,
+            # MLP bn0/bn1) contain 'bn' and match the first key
             'downsample.1': dict(decay_mult=0, lars_exclude=True),
         }))
 

@@ -40,10 +40,14 @@ model = dict(
         loss=dict(type='CosineSimilarityLoss')))
 # BYOL's two views: MontageAssembly with one level is exactly MultiView
 # with the MCL side's view pipelines
-train_dataloader = dict(dataset=dict(pipeline=[
-    dict(type='LoadImageFromFile'),
-    dict(type='MontageAssembly', num_levels=1, tile_sizes=(96, ),
-         transforms=[{{_base_.view_pipeline1}}, {{_base_.view_pipeline2}}]),
-    dict(type='PackInputs'),
-]))
+train_dataloader = dict(
+    dataset=dict(pipeline=[
+        dict(type='LoadImageFromFile'),
+        dict(
+            type='MontageAssembly',
+            num_levels=1,
+            tile_sizes=(96, ),
+            transforms=[{{_base_.view_pipeline1}}, {{_base_.view_pipeline2}}]),
+        dict(type='PackInputs'),
+    ]))
 custom_hooks = [dict(type='NonFiniteLossHook')]

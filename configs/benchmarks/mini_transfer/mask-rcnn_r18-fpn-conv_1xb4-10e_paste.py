@@ -18,9 +18,10 @@ test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(256, 256), keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(type='PackDetInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                    'scale_factor'))
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor'))
 ]
 train_dataloader = dict(
     batch_size=4,
@@ -43,10 +44,14 @@ max_epochs = 10
 train_cfg = dict(max_epochs=max_epochs, val_interval=2)
 optim_wrapper = dict(optimizer=dict(lr=0.01))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
-         end=20),
-    dict(type='MultiStepLR', by_epoch=True, begin=0, end=max_epochs,
-         milestones=[7, 9], gamma=0.1)
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=20),
+    dict(
+        type='MultiStepLR',
+        by_epoch=True,
+        begin=0,
+        end=max_epochs,
+        milestones=[7, 9],
+        gamma=0.1)
 ]
 default_hooks = dict(
     logger=dict(interval=8),

@@ -7,10 +7,14 @@ _base_ = '../../mcl/mcl_r18-fpn_1xb16-96px-s3-100it_demo.py'
 max_iters = 400
 train_dataloader = dict(dataset=dict(data_root='data/paste/pretrain'))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0,
-         end=10),
-    dict(type='CosineAnnealingLR', T_max=max_iters - 10, eta_min=1e-4,
-         by_epoch=False, begin=10, end=max_iters)
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=10),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=max_iters - 10,
+        eta_min=1e-4,
+        by_epoch=False,
+        begin=10,
+        end=max_iters)
 ]
 train_cfg = dict(max_iters=max_iters)
 default_hooks = dict(

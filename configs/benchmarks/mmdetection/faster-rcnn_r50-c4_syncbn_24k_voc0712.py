@@ -34,10 +34,15 @@ model = dict(
 max_iter = 24000
 train_cfg = dict(max_iters=max_iter, val_interval=4000)
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
-         end=100),
-    dict(type='MultiStepLR', begin=0, end=max_iter, by_epoch=False,
-         milestones=[18000, 22000], gamma=0.1)
+    dict(
+        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=100),
+    dict(
+        type='MultiStepLR',
+        begin=0,
+        end=max_iter,
+        by_epoch=False,
+        milestones=[18000, 22000],
+        gamma=0.1)
 ]
 default_hooks = dict(checkpoint=dict(by_epoch=False, interval=4000))
 load_from = None  # the converted checkpoint

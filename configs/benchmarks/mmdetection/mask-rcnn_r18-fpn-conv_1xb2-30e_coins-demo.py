@@ -49,9 +49,10 @@ test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(320, 320), keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(type='PackDetInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                    'scale_factor'))
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor'))
 ]
 dataset = dict(
     type='CocoDataset',
@@ -63,8 +64,10 @@ train_dataloader = dict(
     batch_size=2,
     num_workers=0,
     persistent_workers=False,
-    dataset=dict(**dataset, pipeline=train_pipeline,
-                 filter_cfg=dict(filter_empty_gt=True, min_size=8)))
+    dataset=dict(
+        **dataset,
+        pipeline=train_pipeline,
+        filter_cfg=dict(filter_empty_gt=True, min_size=8)))
 val_dataloader = dict(
     batch_size=1,
     num_workers=0,
@@ -81,10 +84,8 @@ max_epochs = 30
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 optim_wrapper = dict(optimizer=dict(lr=0.02))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
-         end=10)
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=10)
 ]
 default_hooks = dict(
-    logger=dict(interval=5),
-    checkpoint=dict(interval=max_epochs))
+    logger=dict(interval=5), checkpoint=dict(interval=max_epochs))
 load_from = None  # `convert_mcl.py --to mmdet` output of the demo checkpoint

@@ -9,10 +9,15 @@ train_cfg = dict(
     val_interval=45000)
 train_dataloader = dict(sampler=dict(type='InfiniteSampler'))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
-         end=500),
-    dict(type='MultiStepLR', begin=0, end=max_iters, by_epoch=False,
-         milestones=[480000, 520000], gamma=0.1)
+    dict(
+        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=500),
+    dict(
+        type='MultiStepLR',
+        begin=0,
+        end=max_iters,
+        by_epoch=False,
+        milestones=[480000, 520000],
+        gamma=0.1)
 ]
 default_hooks = dict(checkpoint=dict(by_epoch=False, interval=45000))
 log_processor = dict(by_epoch=False)

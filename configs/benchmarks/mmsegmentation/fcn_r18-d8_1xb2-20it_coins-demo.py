@@ -32,8 +32,11 @@ dataset = dict(
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
-    dict(type='RandomResize', scale=(192, 192), ratio_range=(0.5, 2.0),
-         keep_ratio=True),
+    dict(
+        type='RandomResize',
+        scale=(192, 192),
+        ratio_range=(0.5, 2.0),
+        keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.9),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs')
@@ -60,8 +63,13 @@ test_dataloader = val_dataloader
 max_iters = 20
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 param_scheduler = [
-    dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=max_iters,
-         by_epoch=False)
+    dict(
+        type='PolyLR',
+        eta_min=1e-4,
+        power=0.9,
+        begin=0,
+        end=max_iters,
+        by_epoch=False)
 ]
 default_hooks = dict(
     logger=dict(interval=5),

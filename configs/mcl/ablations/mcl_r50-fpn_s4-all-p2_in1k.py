@@ -4,6 +4,6 @@
 # so DDP must look for unused parameters.
 _base_ = '../mcl_r50-fpn_32xb128-amp-coslr-100e_in1k.py'
 
-model = dict(pyramid_levels=(0, 0, 0, 0))
+model = dict(pyramid_outputs=0)  # one output for every level
 model_wrapper_cfg = dict(
     type='MMDistributedDataParallel', find_unused_parameters=True)

@@ -12,7 +12,7 @@ _base_ = [
 custom_imports = dict(imports=['mcl_mm'], allow_failed_imports=False)
 
 resolution = 224
-num_levels = 4
+num_levels = 4  # MontageRunner sets the pipeline from model.montage
 norm_cfg = dict(type='SyncBN')
 model = dict(
     _delete_=True,
@@ -20,7 +20,7 @@ model = dict(
     montage={{_base_.model.montage}},
     backbone={{_base_.model.backbone}},
     neck={{_base_.model.neck}},
-    pyramid_strides=(4, 8, 16, 32),
+    pyramid_strides={{_base_.model.pyramid_strides}},
     tile_head=dict(
         type='TileEmbedHead',
         in_channels=256,
@@ -30,7 +30,6 @@ model = dict(
         projection=dict(type='GlobalAveragePooling')),
     head=dict(
         type='MultiLevelClsHead',
-        num_levels=num_levels,
         in_channels=256,
         num_classes=1000,
         loss=dict(type='CrossEntropyLoss')))

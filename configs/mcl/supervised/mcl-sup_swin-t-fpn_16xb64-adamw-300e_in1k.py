@@ -22,10 +22,20 @@ optim_wrapper = dict(
     clip_grad=dict(max_norm=5.0),
     paramwise_cfg={{_base_.swin_paramwise_cfg}})
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0,
-         end=20, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=280, eta_min=1e-5, by_epoch=True,
-         begin=20, end=300),
+    dict(
+        type='LinearLR',
+        start_factor=1e-3,
+        by_epoch=True,
+        begin=0,
+        end=20,
+        convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=280,
+        eta_min=1e-5,
+        by_epoch=True,
+        begin=20,
+        end=300),
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=300)
 auto_scale_lr = dict(base_batch_size=1024)

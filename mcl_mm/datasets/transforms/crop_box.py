@@ -5,9 +5,12 @@ from typing import Sequence, Tuple
 import numpy as np
 
 
-def random_crop_box(h: int, w: int, scale: Sequence[float],
-                    ratio: Sequence[float] = (3. / 4., 4. / 3.)
-                    ) -> Tuple[int, int, int, int]:
+def random_crop_box(
+    h: int,
+    w: int,
+    scale: Sequence[float],
+    ratio: Sequence[float] = (3. / 4., 4. / 3.)
+) -> Tuple[int, int, int, int]:
     """A RandomResizedCrop box ``(x1, y1, x2, y2)`` in an ``h x w`` image:
     area ``scale`` of the image, aspect (w / h) log-uniform in ``ratio``;
     after 10 failed draws, the largest centred square."""
@@ -21,5 +24,4 @@ def random_crop_box(h: int, w: int, scale: Sequence[float],
             y = np.random.randint(0, h - ch + 1)
             return (x, y, x + cw, y + ch)
     side = min(h, w)
-    return ((w - side) // 2, (h - side) // 2, (w + side) // 2,
-            (h + side) // 2)
+    return ((w - side) // 2, (h - side) // 2, (w + side) // 2, (h + side) // 2)

@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import torch
 from mmcv.transforms import BaseTransform, Compose
-from mmpretrain.registry import TRANSFORMS
 
+from mmpretrain.registry import TRANSFORMS
 from .crop_box import random_crop_box
 
 Box = Tuple[float, float, float, float]  # x1, y1, x2, y2
@@ -113,11 +113,11 @@ class MaskCoViews(BaseTransform):
             x1, x2 = self.size - x2, self.size - x1
         return np.array([x1, y1, x2, y2], np.float32)
 
-    def _view(self, img: np.ndarray, crop: Box, flip: bool,
-              pipeline: Compose, results: dict) -> np.ndarray:
-        view = cv2.resize(img[crop[1]:crop[3], crop[0]:crop[2]],
-                          (self.size, self.size),
-                          interpolation=cv2.INTER_CUBIC)
+    def _view(self, img: np.ndarray, crop: Box, flip: bool, pipeline: Compose,
+              results: dict) -> np.ndarray:
+        view = cv2.resize(
+            img[crop[1]:crop[3], crop[0]:crop[2]], (self.size, self.size),
+            interpolation=cv2.INTER_CUBIC)
         if flip:
             view = view[:, ::-1].copy()
         inputs = {k: v for k, v in results.items() if k != 'img'}
@@ -140,10 +140,11 @@ class MaskCoViews(BaseTransform):
         box = self._box_in(overlap, _area(q_crop))
         mask_box = self._to_view(box, q_crop, flips[0])
         full = (0., 0., float(self.size), float(self.size))
-        negatives = [self._box_in(full, self.size**2)
-                     for _ in range(self.num_neg_boxes)]
-        key_boxes = [self._to_view(box, k_crop, flips[1])] + [
-            np.array(b, np.float32) for b in negatives]
+        negatives = [
+            self._box_in(full, self.size**2) for _ in range(self.num_neg_boxes)
+        ]
+        key_boxes = [self._to_view(box, k_crop, flips[1])
+                     ] + [np.array(b, np.float32) for b in negatives]
         results['img'] = [
             self._view(img, q_crop, flips[0], self.pipelines[0], results),
             self._view(img, k_crop, flips[1], self.pipelines[1], results)

@@ -8,6 +8,7 @@ from mmcv.transforms import Compose
 
 from mmpretrain.datasets.transforms import MultiView
 from mmpretrain.registry import TRANSFORMS
+from ...models.utils.montage_geometry import view_index
 
 
 @TRANSFORMS.register_module()
@@ -17,9 +18,13 @@ class MontageAssembly(MultiView):
     Each of the two view pipelines (BYOL's A and B) is applied once per level
     with its own random draw, so every level sees an independently augmented
     copy: the output ``img`` is the list ``[A_0, ..., A_{S-1}, B_0, ...,
-    B_{S-1}]``. With a single pipeline (supervised multi-level training) it
-    is ``[A_0, ..., A_{S-1}]``. The tiling itself happens batched on the device
+    B_{S-1}]`` (:func:`view_index`). With a single pipeline (supervised
+    multi-level training) it is ``[A_0, ..., A_{S-1}]``. The tiling itself
+    happens batched on the device
     (:class:`MontageTiler`).
+
+    ``num_levels`` and ``tile_sizes`` follow the model's montage when the
+    config runs through :class:`MontageRunner`.
 
     Args:
         num_levels (int): Number of montage levels S.
@@ -63,19 +68,24 @@ class MontageAssembly(MultiView):
         self.num_levels = num_levels
         self.tile_sizes = tile_sizes
         self.shrink_sources = shrink_sources and tile_sizes is not None
-        if tile_sizes is not None:
-            self.transforms = [
-                Compose(self._crop_to(pipeline, size))
-                for pipeline in transforms for size in tile_sizes
-            ]
+        views = [None] * (len(transforms) * num_levels)
+        for p, pipeline in enumerate(transforms):
+            for level in range(num_levels):
+                if tile_sizes is not None:
+                    pipeline_at = self._crop_to(pipeline, tile_sizes[level])
+                else:
+                    pipeline_at = pipeline
+                views[view_index(p, level, num_levels)] = Compose(pipeline_at)
+        self.transforms = views
 
     @staticmethod
     def _crop_to(pipeline: List[dict], size: int) -> List[dict]:
         """Copy of ``pipeline`` whose RandomResizedCrop outputs ``size``."""
         pipeline = copy.deepcopy(pipeline)
-        crops = [t for t in pipeline if isinstance(t, dict)
-                 and t.get('type') in ('RandomResizedCrop',
-                                       'mmpretrain.RandomResizedCrop')]
+        crops = [
+            t for t in pipeline if isinstance(t, dict) and t.get('type') in (
+                'RandomResizedCrop', 'mmpretrain.RandomResizedCrop')
+        ]
         if len(crops) != 1:
             raise ValueError(
                 'MontageAssembly: tile_sizes needs exactly one '
@@ -107,19 +117,22 @@ class MontageAssembly(MultiView):
             results (dict): Result dict with the decoded ``img``.
 
         Returns:
-            dict: ``results`` with ``img`` the list of 2 x S views.
+            dict: ``results`` with ``img`` the list of views, in
+            :func:`view_index` order.
         """
-        if not self.shrink_sources:
-            return super().transform(results)
-        sources = self._sources(results['img'])
+        if self.shrink_sources:
+            sources = self._sources(results['img'])
+        else:
+            sources = [results['img']] * self.num_levels
         others = {k: v for k, v in results.items() if k != 'img'}
-        views = []
-        for k, trans in enumerate(self.transforms):
-            inputs = copy.deepcopy(others)
-            source = sources[k % self.num_levels]
-            inputs['img'] = source.copy()
-            inputs['img_shape'] = source.shape[:2]
-            views.append(trans(inputs)['img'])
+        views = [None] * len(self.transforms)
+        for p in range(len(self.num_views)):
+            for level, source in enumerate(sources):
+                k = view_index(p, level, self.num_levels)
+                inputs = copy.deepcopy(others)
+                inputs['img'] = source.copy()
+                inputs['img_shape'] = source.shape[:2]
+                views[k] = self.transforms[k](inputs)['img']
         results['img'] = views
         return results
 

@@ -4,8 +4,8 @@ from typing import List, Sequence, Tuple
 import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform, Compose
-from mmpretrain.registry import TRANSFORMS
 
+from mmpretrain.registry import TRANSFORMS
 from .crop_box import random_crop_box
 
 
@@ -44,18 +44,20 @@ class PyramidViews(BaseTransform):
             (112, 96).
     """
 
-    def __init__(self,
-                 transforms: List[dict],
-                 num_global: int = 2,
-                 num_small: int = 6,
-                 global_size: int = 224,
-                 small_size: int = 96,
-                 global_scale: Sequence[float] = (0.14, 1.0),
-                 small_scale: Sequence[float] = (0.05, 0.14),
-                 local_scale: Sequence[float] = (0.6, 1.0),
-                 local_sizes: Sequence[int] = (314, 383),
-                 grids: Sequence[int] = (2, 3),
-                 patch_sizes: Sequence[int] = (112, 96)) -> None:
+    def __init__(
+        self,
+        transforms: List[dict],
+        num_global: int = 2,
+        num_small: int = 6,
+        global_size: int = 224,
+        small_size: int = 96,
+        global_scale: Sequence[float] = (0.14, 1.0),
+        small_scale: Sequence[float] = (0.05, 0.14),
+        local_scale: Sequence[float] = (0.6, 1.0),
+        local_sizes: Sequence[int] = (314, 383),
+        grids: Sequence[int] = (2, 3),
+        patch_sizes: Sequence[int] = (112, 96)
+    ) -> None:
         if not len(local_sizes) == len(grids) == len(patch_sizes):
             raise ValueError(
                 'PyramidViews: local_sizes, grids and patch_sizes need one '
@@ -87,8 +89,8 @@ class PyramidViews(BaseTransform):
     def _crop(img: np.ndarray, scale: Sequence[float],
               size: int) -> np.ndarray:
         x1, y1, x2, y2 = random_crop_box(*img.shape[:2], scale)
-        return cv2.resize(img[y1:y2, x1:x2], (size, size),
-                          interpolation=cv2.INTER_CUBIC)
+        return cv2.resize(
+            img[y1:y2, x1:x2], (size, size), interpolation=cv2.INTER_CUBIC)
 
     def _augment(self, view: np.ndarray, results: dict) -> np.ndarray:
         inputs = {k: v for k, v in results.items() if k != 'img'}
@@ -97,12 +99,15 @@ class PyramidViews(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         img = results['img']
-        views = [self._crop(img, self.global_scale, self.global_size)
-                 for _ in range(self.num_global)]
-        views += [self._crop(img, self.small_scale, self.small_size)
-                  for _ in range(self.num_small)]
-        for size, g, p in zip(self.local_sizes, self.grids,
-                              self.patch_sizes):
+        views = [
+            self._crop(img, self.global_scale, self.global_size)
+            for _ in range(self.num_global)
+        ]
+        views += [
+            self._crop(img, self.small_scale, self.small_size)
+            for _ in range(self.num_small)
+        ]
+        for size, g, p in zip(self.local_sizes, self.grids, self.patch_sizes):
             crop = self._crop(img, self.local_scale, size)
             cell = size // g
             for _ in range(2):  # view 0, view 1: same cells, new sub-crops

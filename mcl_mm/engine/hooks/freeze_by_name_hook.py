@@ -28,8 +28,7 @@ class FreezeByNameHook(Hook):
     def before_train_iter(self,
                           runner,
                           batch_idx: int,
-                          data_batch: Optional[Sequence[dict]] = None
-                          ) -> None:
+                          data_batch: Optional[Sequence[dict]] = None) -> None:
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
         for key, iters in self.frozen_iters.items():

@@ -7,6 +7,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mmpretrain.registry import HOOKS
+from ...datasets.transforms import MontageAssembly
 
 
 @HOOKS.register_module()
@@ -15,7 +16,9 @@ class MontageBatchCheckHook(Hook):
 
     A per-GPU batch of B images must give each MCL level a whole number of
     montages; a partial last batch must either be dropped
-    (``drop_last=True``) or fit too. Failing this is reported before the
+    (``drop_last=True``) or fit too; and the pipeline's MontageAssembly must
+    make the copies the model's montage needs (a run built without
+    :class:`MontageRunner` may not). Failing this is reported before the
     first iteration, naming the field and the sizes, instead of mid-epoch.
     """
 
@@ -26,6 +29,7 @@ class MontageBatchCheckHook(Hook):
             runner.model) else runner.model
         tiler = model.tiler
         loader = runner.train_dataloader
+        self.check_assembly(loader.dataset, tiler)
         batch_size = loader.batch_size
         try:
             tiler.num_montages(batch_size)
@@ -53,3 +57,22 @@ class MontageBatchCheckHook(Hook):
                     f'(batch size must be a multiple of '
                     f'{tiler.batch_multiple}); set '
                     'train_dataloader.drop_last=True') from None
+
+    @staticmethod
+    def check_assembly(dataset, tiler) -> None:
+        """Refuse a MontageAssembly whose levels or tile sizes differ from
+        the model's montage."""
+        transforms = getattr(
+            getattr(dataset, 'pipeline', None), 'transforms', [])
+        sizes = [tiler.tile_size(i) for i in range(tiler.num_levels)]
+        for t in transforms:
+            if not isinstance(t, MontageAssembly):
+                continue
+            if t.num_levels != tiler.num_levels or (
+                    t.tile_sizes is not None and list(t.tile_sizes) != sizes):
+                raise ValueError(
+                    f'MontageAssembly(num_levels={t.num_levels}, tile_sizes='
+                    f'{t.tile_sizes}) does not match model.montage (scales='
+                    f'{tiler.scales}: {tiler.num_levels} levels, tiles '
+                    f'{sizes}); run with runner_type="MontageRunner", which '
+                    'sets the pipeline from model.montage')

@@ -2,6 +2,7 @@
 import math
 from typing import Optional
 
+import torch
 from mmengine.hooks import Hook
 
 from mmpretrain.registry import HOOKS
@@ -32,11 +33,12 @@ class NonFiniteLossHook(Hook):
                          outputs: Optional[dict] = None) -> None:
         if not outputs or not self.every_n_train_iters(runner, self.interval):
             return
-        bad = {
-            key: float(value)
-            for key, value in outputs.items()
-            if 'loss' in key and not math.isfinite(float(value))
+        values = {
+            key:
+            float(value.detach()) if torch.is_tensor(value) else float(value)
+            for key, value in outputs.items() if 'loss' in key
         }
+        bad = {k: v for k, v in values.items() if not math.isfinite(v)}
         if bad:
             terms = ', '.join(f'{k}={v}' for k, v in bad.items())
             raise FloatingPointError(

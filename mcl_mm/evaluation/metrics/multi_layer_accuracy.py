@@ -3,6 +3,7 @@ from typing import List, Sequence
 
 import torch
 from mmengine.evaluator import BaseMetric
+
 from mmpretrain.evaluation.metrics import Accuracy
 from mmpretrain.registry import METRICS
 
@@ -35,14 +36,17 @@ class MultiLayerAccuracy(BaseMetric):
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
-            missing = [n for n in self.layer_names
-                       if f'pred_score_{n}' not in sample]
+            missing = [
+                n for n in self.layer_names if f'pred_score_{n}' not in sample
+            ]
             if missing:
                 raise KeyError(
                     f'MultiLayerAccuracy: prediction has no pred_score_'
                     f'{missing[0]}; layer_names must match the head\'s')
-            result = {n: sample[f'pred_score_{n}'].cpu()
-                      for n in self.layer_names}
+            result = {
+                n: sample[f'pred_score_{n}'].cpu()
+                for n in self.layer_names
+            }
             result['gt_label'] = sample['gt_label'].cpu()
             self.results.append(result)
 

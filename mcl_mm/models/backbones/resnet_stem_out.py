@@ -2,6 +2,7 @@
 from typing import Tuple
 
 import torch
+
 from mmpretrain.models.backbones import ResNet
 from mmpretrain.registry import MODELS
 

@@ -27,18 +27,21 @@ class MaskPredictionHead(BaseModule):
         init_cfg (dict, optional): Initialisation config.
     """
 
-    def __init__(self,
-                 in_channels: int = 2048,
-                 feat_channels: int = 512,
-                 num_convs: int = 2,
-                 norm_cfg: dict = dict(type='BN'),
-                 init_cfg: Optional[dict] = dict(
-                     type='Kaiming', layer='Conv2d')) -> None:
+    def __init__(
+        self,
+        in_channels: int = 2048,
+        feat_channels: int = 512,
+        num_convs: int = 2,
+        norm_cfg: dict = dict(type='BN'),
+        init_cfg: Optional[dict] = dict(type='Kaiming', layer='Conv2d')
+    ) -> None:
         super().__init__(init_cfg)
-        self.convs = nn.Sequential(*(
-            ConvModule(in_channels if i == 0 else feat_channels,
-                       feat_channels, 3, padding=1, norm_cfg=norm_cfg)
-            for i in range(num_convs)))
+        self.convs = nn.Sequential(*(ConvModule(
+            in_channels if i == 0 else feat_channels,
+            feat_channels,
+            3,
+            padding=1,
+            norm_cfg=norm_cfg) for i in range(num_convs)))
         self.out = nn.Conv2d(feat_channels if num_convs else in_channels,
                              in_channels, 1)
 

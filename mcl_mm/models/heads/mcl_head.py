@@ -1,5 +1,5 @@
 # Copyright (c) mcl_mm contributors. All rights reserved.
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
@@ -21,17 +21,20 @@ def default_level_weights(num_levels: int) -> List[float]:
 
 
 def check_level_weights(num_levels: int,
-                        level_weights: Optional[Sequence[float]],
+                        level_weights: Optional[Union[str, Sequence[float]]],
                         owner: str) -> List[float]:
-    """The weight of each level (:func:`default_level_weights` when None).
+    """The weight of each level: :func:`default_level_weights` when None,
+    ``1 / S`` each for ``'equal'`` (both follow the number of levels), or
+    one given weight per level.
 
     Raises:
         ValueError: Naming ``owner``, if ``num_levels < 1`` or the weights
             are not one per level.
     """
     if num_levels < 1:
-        raise ValueError(
-            f'{owner}: num_levels must be >= 1, got {num_levels}')
+        raise ValueError(f'{owner}: num_levels must be >= 1, got {num_levels}')
+    if level_weights == 'equal':
+        return [1 / num_levels] * num_levels
     level_weights = list(level_weights or default_level_weights(num_levels))
     if len(level_weights) != num_levels:
         raise ValueError(f'{owner}: level_weights needs one weight per '
@@ -49,13 +52,14 @@ class MCLHead(BaseModule):
     of that level is weighted by ``level_weights[i]``.
 
     Args:
-        num_levels (int): Number of montage levels S.
+        num_levels (int): Number of montage levels S; the model sets it
+            from its montage.
         predictor (dict): Config of one level's predictor (built once per
             level), e.g. an mmpretrain ``NonLinearNeck`` with
             ``with_avg_pool=False``.
         loss (dict): Config of the loss, e.g. ``TileContrastiveLoss``.
-        level_weights (Sequence[float], optional): Weight of each level.
-            Defaults to :func:`default_level_weights`.
+        level_weights (str | Sequence[float], optional): Weight of each
+            level, or ``'equal'``. Defaults to :func:`default_level_weights`.
         init_cfg (dict or list[dict], optional): Initialization config.
     """
 
@@ -63,7 +67,7 @@ class MCLHead(BaseModule):
                  num_levels: int,
                  predictor: dict,
                  loss: dict,
-                 level_weights: Optional[Sequence[float]] = None,
+                 level_weights: Optional[Union[str, Sequence[float]]] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg)
         level_weights = check_level_weights(num_levels, level_weights,

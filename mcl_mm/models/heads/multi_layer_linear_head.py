@@ -5,6 +5,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
+
 from mmpretrain.models.heads import ClsHead
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
@@ -55,9 +56,13 @@ class MultiLayerLinearClsHead(ClsHead):
                      type='Normal', layer='Linear', std=0.01),
                  **kwargs) -> None:
         super().__init__(loss=loss, init_cfg=init_cfg, **kwargs)
-        fields = dict(in_channels=in_channels, feat_sizes=feat_sizes,
-                      kernel_sizes=kernel_sizes, strides=strides,
-                      paddings=paddings, layer_names=layer_names)
+        fields = dict(
+            in_channels=in_channels,
+            feat_sizes=feat_sizes,
+            kernel_sizes=kernel_sizes,
+            strides=strides,
+            paddings=paddings,
+            layer_names=layer_names)
         n = len(in_channels)
         for key, value in fields.items():
             if len(value) != n:
@@ -76,8 +81,7 @@ class MultiLayerLinearClsHead(ClsHead):
             c * ((size + 2 * p - k) // s + 1)**2 for c, size, k, s, p in zip(
                 in_channels, feat_sizes, kernel_sizes, strides, paddings)
         ]
-        self.fcs = nn.ModuleList(
-            nn.Linear(d, num_classes) for d in self.dims)
+        self.fcs = nn.ModuleList(nn.Linear(d, num_classes) for d in self.dims)
 
     def forward(self, feats: Tuple[torch.Tensor]) -> List[torch.Tensor]:
         """Class scores of each layer, in ``layer_names`` order."""
@@ -98,12 +102,13 @@ class MultiLayerLinearClsHead(ClsHead):
             scores.append(fc(x))
         return scores
 
-    def loss(self, feats: Tuple[torch.Tensor],
-             data_samples: List[DataSample], **kwargs) -> dict:
+    def loss(self, feats: Tuple[torch.Tensor], data_samples: List[DataSample],
+             **kwargs) -> dict:
         """One loss term per layer: ``loss_<name>``."""
         target = torch.cat([s.gt_label for s in data_samples])
         return {
-            f'loss_{name}': self.loss_module(
+            f'loss_{name}':
+            self.loss_module(
                 score, target, avg_factor=score.size(0), **kwargs)
             for name, score in zip(self.layer_names, self(feats))
         }

@@ -1,12 +1,12 @@
 # Copyright (c) mcl_mm contributors. All rights reserved.
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional, Sequence, Union
 
 import torch
 from mmengine.model import BaseModule
-from mmpretrain.evaluation.metrics import Accuracy
-from mmpretrain.registry import MODELS
 from torch import nn
 
+from mmpretrain.evaluation.metrics import Accuracy
+from mmpretrain.registry import MODELS
 from .mcl_head import check_level_weights
 
 
@@ -20,23 +20,27 @@ class MultiLevelClsHead(BaseModule):
     ``level_weights[i]``.
 
     Args:
-        num_levels (int): Number of montage levels S.
+        num_levels (int): Number of montage levels S; the model sets it
+            from its montage.
         in_channels (int): Dimension of a tile embedding.
         num_classes (int): Number of classes.
         loss (dict): Classification loss of one level.
-        level_weights (Sequence[float], optional): Weight of each level.
-            Defaults to MCL's 1/2^(i+1) (:func:`default_level_weights`).
+        level_weights (str | Sequence[float], optional): Weight of each
+            level, or ``'equal'``. Defaults to MCL's 1/2^(i+1)
+            (:func:`default_level_weights`).
         init_cfg (dict, optional): Initialisation of the classifiers.
     """
 
-    def __init__(self,
-                 num_levels: int,
-                 in_channels: int,
-                 num_classes: int,
-                 loss: dict = dict(type='CrossEntropyLoss'),
-                 level_weights: Optional[Sequence[float]] = None,
-                 init_cfg: Optional[dict] = dict(
-                     type='Normal', layer='Linear', std=0.01)) -> None:
+    def __init__(
+        self,
+        num_levels: int,
+        in_channels: int,
+        num_classes: int,
+        loss: dict = dict(type='CrossEntropyLoss'),
+        level_weights: Optional[Union[str, Sequence[float]]] = None,
+        init_cfg: Optional[dict] = dict(
+            type='Normal', layer='Linear', std=0.01)
+    ) -> None:
         super().__init__(init_cfg)
         level_weights = check_level_weights(num_levels, level_weights,
                                             'MultiLevelClsHead')

@@ -94,9 +94,8 @@ class SSPRLHead(BaseModule):
             nn.Linear(k, num_prototypes[0], bias=False)
             for k in num_prototypes[1:])
         # queues are buffers, so checkpoints carry them and --resume works
-        self.register_buffer(
-            'global_queue', torch.zeros(num_crops[0], global_queue,
-                                        feat_dim))
+        self.register_buffer('global_queue',
+                             torch.zeros(num_crops[0], global_queue, feat_dim))
         for s in range(1, num_scales):
             self.register_buffer(f'local_queue{s}',
                                  torch.zeros(2, local_queue, feat_dim))
@@ -105,8 +104,7 @@ class SSPRLHead(BaseModule):
     @torch.no_grad()
     def normalize_prototypes(self) -> None:
         """Re-normalise every prototype and every row of every g_s."""
-        for layer in list(self.prototypes) + list(
-                self.prototype_correlation):
+        for layer in list(self.prototypes) + list(self.prototype_correlation):
             layer.weight.copy_(F.normalize(layer.weight, dim=1))
 
     @torch.no_grad()
@@ -198,14 +196,15 @@ class SSPRLHead(BaseModule):
             for i in range(self.num_crops[0])
         ]).mean())
         for s, emb in enumerate(local_embs, start=1):
-            local = self.prototypes[s](emb).view(2, -1, b,
-                                                 self.prototypes[s].
-                                                 out_features)
+            local = self.prototypes[s](emb).view(
+                2, -1, b, self.prototypes[s].out_features)
             queue = getattr(self, f'local_queue{s}')
             flat = local.flatten(1, 2)  # (2, M * B, K_s)
             view_emb = emb.view(2, -1, emb.size(1))
-            q = [self.codes(flat[v].detach(), view_emb[v], queue[v],
-                            self.prototypes[s]) for v in range(2)]
+            q = [
+                self.codes(flat[v].detach(), view_emb[v], queue[v],
+                           self.prototypes[s]) for v in range(2)
+            ]
             losses[f'loss_local{s}'] = self.scale_weights[s] * (
                 self._swapped(q[0], [flat[1]]) +
                 self._swapped(q[1], [flat[0]]))

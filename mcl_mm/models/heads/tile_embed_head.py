@@ -7,26 +7,7 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from mmpretrain.registry import MODELS
-
-
-def split_tiles(feat: torch.Tensor, scale: int) -> torch.Tensor:
-    """Cut each map of ``feat`` into ``scale x scale`` tiles, row-major.
-
-    Args:
-        feat (torch.Tensor): (N, C, H, W) feature maps of montages.
-        scale (int): Tiles per side r.
-
-    Returns:
-        torch.Tensor: (N * r * r, C, H / r, W / r) tiles; tile ``(row, col)``
-        of map ``m`` is entry ``m * r * r + row * r + col``.
-    """
-    n, c, h, w = feat.shape
-    if h % scale or w % scale:
-        raise ValueError(f'split_tiles: a {h}x{w} feature map does not split '
-                         f'into {scale}x{scale} tiles of whole cells')
-    th, tw = h // scale, w // scale
-    return feat.view(n, c, scale, th, scale, tw).permute(
-        0, 2, 4, 1, 3, 5).reshape(n * scale * scale, c, th, tw)
+from ..utils.montage_geometry import montages_to_tiles
 
 
 @MODELS.register_module()
@@ -55,29 +36,30 @@ class TileEmbedHead(BaseModule):
         init_cfg (dict or list[dict], optional): Initialization config.
     """
 
-    def __init__(self,
-                 projection: dict,
-                 in_channels: int = 256,
-                 feat_channels: int = 256,
-                 num_convs: int = 4,
-                 conv_cfg: Optional[dict] = None,
-                 norm_cfg: dict = dict(type='SyncBN'),
-                 tile_layer: Optional[dict] = None,
-                 init_cfg: Optional[Union[dict, List[dict]]] = dict(
-                     type='Kaiming', layer='Conv2d')) -> None:
+    def __init__(
+        self,
+        projection: dict,
+        in_channels: int = 256,
+        feat_channels: int = 256,
+        num_convs: int = 4,
+        conv_cfg: Optional[dict] = None,
+        norm_cfg: dict = dict(type='SyncBN'),
+        tile_layer: Optional[dict] = None,
+        init_cfg: Optional[Union[dict, List[dict]]] = dict(
+            type='Kaiming', layer='Conv2d')
+    ) -> None:
         super().__init__(init_cfg)
         if tile_layer is not None:
             self.tile_layer = MODELS.build(tile_layer)
             self._layer_name = 'tile_layer'
         else:
-            self.shared_convs = nn.Sequential(*(
-                ConvModule(
-                    in_channels if i == 0 else feat_channels,
-                    feat_channels,
-                    3,
-                    padding=1,
-                    conv_cfg=conv_cfg,
-                    norm_cfg=norm_cfg) for i in range(num_convs)))
+            self.shared_convs = nn.Sequential(*(ConvModule(
+                in_channels if i == 0 else feat_channels,
+                feat_channels,
+                3,
+                padding=1,
+                conv_cfg=conv_cfg,
+                norm_cfg=norm_cfg) for i in range(num_convs)))
             self._layer_name = 'shared_convs'
         self.projection = MODELS.build(projection)
 
@@ -92,12 +74,12 @@ class TileEmbedHead(BaseModule):
 
         Returns:
             List[torch.Tensor]: One (n_i * r_i**2, D) embedding per level,
-            tiles row-major as in :func:`split_tiles`.
+            tiles row-major as in :func:`montages_to_tiles`.
         """
         layer = getattr(self, self._layer_name)
-        tiles = [split_tiles(f, r) for f, r in zip(feats, scales)]
+        tiles = [montages_to_tiles(f, r) for f, r in zip(feats, scales)]
         sizes = [tuple(t.shape[-2:]) for t in tiles]
-        if len(set(sizes)) == 1:  # the default pyramid matching: one pass
+        if len(set(sizes)) == 1:  # the default output matching: one pass
             x = self.projection((layer(torch.cat(tiles)), ))[0]
             return list(x.split([t.size(0) for t in tiles]))
         # levels read pyramid outputs of different sampling (ablation):

@@ -14,7 +14,8 @@ class C4Pyramid(nn.Module):
 
     MCL's non-FPN (R50-C4) variant: output ``k`` is the C4 map bilinearly
     resized from ``in_stride`` to ``strides[k]``, so each montage level can
-    read the sampling its tiles need. No weights.
+    read the sampling its tiles need (only the outputs
+    a level reads are kept, see :func:`select_pyramid`). No weights.
 
     Args:
         strides (Sequence[int]): Stride of each output, finest first.
@@ -41,21 +42,21 @@ class C4Pyramid(nn.Module):
         """int: Number of pyramid outputs."""
         return len(self.strides)
 
-    def forward_level(self, inputs: Sequence[torch.Tensor],
-                      level: int) -> torch.Tensor:
-        """Output ``level`` alone."""
+    def forward_output(self, inputs: Sequence[torch.Tensor],
+                       index: int) -> torch.Tensor:
+        """Output ``index`` alone."""
         x = inputs[self.in_index]
-        factor = self.in_stride / self.strides[level]
+        factor = self.in_stride / self.strides[index]
         if factor == 1:
             return x
         size = [round(s * factor) for s in x.shape[-2:]]
-        return F.interpolate(x, size=size, mode='bilinear',
-                             align_corners=self.align_corners)
+        return F.interpolate(
+            x, size=size, mode='bilinear', align_corners=self.align_corners)
 
-    def forward(self, inputs: Sequence[torch.Tensor]
-                ) -> Tuple[torch.Tensor, ...]:
+    def forward(self,
+                inputs: Sequence[torch.Tensor]) -> Tuple[torch.Tensor, ...]:
         return tuple(
-            self.forward_level(inputs, k) for k in range(self.num_outs))
+            self.forward_output(inputs, k) for k in range(self.num_outs))
 
     def extra_repr(self) -> str:
         return f'strides={self.strides}, in_stride={self.in_stride}'

@@ -6,7 +6,8 @@ from torch import nn
 
 from mmpretrain.models.selfsup import BaseSelfSupervisor
 from mmpretrain.registry import MODELS
-from ..utils.montage_encoder import match_pyramid_levels
+from ..utils.montage_geometry import (match_pyramid_outputs, select_pyramid,
+                                      split_views)
 
 
 class BaseMontageModel(BaseSelfSupervisor):
@@ -14,18 +15,28 @@ class BaseMontageModel(BaseSelfSupervisor):
     backbone + pyramid + tile head encoder, and the pyramid output each
     montage level reads.
 
+    The montage (``montage.scales``, ``resolution``, ``tiles_per_image``)
+    is the one source of the geometry: the head's number of levels, the
+    pyramid output each level reads and the backbone stages the pyramid is
+    built on follow from it here, when the model is built
+    (:func:`select_pyramid`); the data pipeline follows it through
+    :class:`MontageRunner`.
+
     Args:
-        backbone (dict): Config of the backbone.
-        neck (dict): Config of the pyramid (``mmdet.FPN`` or
-            :class:`C4Pyramid`).
+        backbone (dict): Config of the backbone, with one ``out_indices``
+            entry per output of the full pyramid.
+        neck (dict): Config of the full pyramid (``mmdet.FPN`` or
+            :class:`C4Pyramid`); only the outputs the levels need are built.
         tile_head (dict): Config of the :class:`TileEmbedHead`.
-        head (dict): Config of the per-level head (``num_levels`` must
-            equal the montage's).
+        head (dict): Config of the per-level head; its ``num_levels`` is
+            set from the montage.
         montage (dict): Config of the :class:`MontageTiler`.
-        pyramid_strides (Sequence[int]): Stride of each pyramid output,
-            finest first; see :func:`match_pyramid_levels`.
-        pyramid_levels (Sequence[int], optional): Explicit output per level
-            (an ablation knob); by default matched by stride.
+        pyramid_strides (Sequence[int]): Stride of each output of the full
+            pyramid, finest first; see :func:`match_pyramid_outputs`.
+        pyramid_outputs (int | Sequence[int], optional): Explicit pyramid
+            output per level, indices into the full pyramid, or an int for
+            the same output at every level (an ablation knob); by default
+            matched by stride.
         pretrained (str, optional): Checkpoint to initialise from.
         data_preprocessor (dict, optional): Config of the preprocessor.
         init_cfg (dict or list[dict], optional): Initialization config.
@@ -38,10 +49,26 @@ class BaseMontageModel(BaseSelfSupervisor):
                  head: dict,
                  montage: dict,
                  pyramid_strides: Sequence[int] = (4, 8, 16, 32),
-                 pyramid_levels: Optional[Sequence[int]] = None,
+                 pyramid_outputs: Optional[Union[int, Sequence[int]]] = None,
                  pretrained: Optional[str] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
+        name = type(self).__name__
+        tiler = MODELS.build(montage)
+        outputs = match_pyramid_outputs(tiler.scales, tiler.resolution,
+                                        pyramid_strides, pyramid_outputs, name)
+        backbone, neck, outputs = select_pyramid(backbone, neck,
+                                                 pyramid_strides, outputs,
+                                                 pyramid_outputs is not None,
+                                                 name)
+        head = dict(head)
+        if head.setdefault('num_levels', tiler.num_levels) != \
+                tiler.num_levels:
+            raise ValueError(
+                f'{name}: head.num_levels={head["num_levels"]} but the '
+                f'montage has {tiler.num_levels} levels (scales='
+                f'{tiler.scales}); leave head.num_levels out, it follows '
+                'model.montage.scales')
         super().__init__(
             backbone=backbone,
             neck=neck,
@@ -49,32 +76,18 @@ class BaseMontageModel(BaseSelfSupervisor):
             pretrained=pretrained,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
-        name = type(self).__name__
-        self.tiler = MODELS.build(montage)
+        self.tiler = tiler
         self.tile_head = MODELS.build(tile_head)
-        if self.head.num_levels != self.tiler.num_levels:
-            raise ValueError(
-                f'{name}: head.num_levels={self.head.num_levels} but montage '
-                f'has {self.tiler.num_levels} levels (scales='
-                f'{self.tiler.scales})')
-        self.pyramid_levels = match_pyramid_levels(
-            self.tiler.scales, self.tiler.resolution, pyramid_strides,
-            self.neck.num_outs, pyramid_levels, name)
+        self.pyramid_outputs = outputs
 
     @property
     def encoder(self) -> nn.Sequential:
         """nn.Sequential: The online (backbone, neck, tile_head)."""
         return nn.Sequential(self.backbone, self.neck, self.tile_head)
 
-    def check_views(self, inputs: List[torch.Tensor], pipelines: int) -> None:
-        """Refuse anything but ``pipelines`` x S view batches."""
-        num_levels = self.tiler.num_levels
-        if isinstance(inputs, (list, tuple)) and \
-                len(inputs) == pipelines * num_levels:
-            return
-        got = len(inputs) if isinstance(inputs, (list, tuple)) else \
-            type(inputs).__name__
-        raise ValueError(
-            f'{type(self).__name__}: expected {pipelines} x {num_levels} '
-            f'view batches from MontageAssembly(num_levels={num_levels}) '
-            f'with {pipelines} view pipeline(s), got {got}')
+    def split_views(self, inputs: List[torch.Tensor],
+                    pipelines: int) -> List[List[torch.Tensor]]:
+        """The S view batches of each of ``pipelines`` view pipelines (see
+        :func:`split_views`)."""
+        return split_views(inputs, self.tiler.num_levels, pipelines,
+                           type(self).__name__)

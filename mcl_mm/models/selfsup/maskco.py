@@ -114,8 +114,7 @@ class MaskCo(BaseSelfSupervisor):
             nn.Sequential(self.backbone, self.neck).state_dict())
 
     @staticmethod
-    def mask_region(images: torch.Tensor,
-                    boxes: torch.Tensor) -> torch.Tensor:
+    def mask_region(images: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
         """Zero (the normalised mean) every pixel a box touches, on the
         device (no host copy of the boxes)."""
         h, w = images.shape[-2:]
@@ -132,6 +131,15 @@ class MaskCo(BaseSelfSupervisor):
                neck: nn.Module) -> torch.Tensor:
         rois = self.roi_align(feats, boxes_to_rois(boxes))
         return F.normalize(neck((rois, ))[0], dim=1)
+
+    @torch.no_grad()
+    def key_features(self, im_k: torch.Tensor) -> torch.Tensor:
+        """The key backbone's last map of each key view, computed on a batch
+        shuffled across GPUs (MoCo's shuffle BN: a query and its key never
+        share BN statistics) and put back in the local order."""
+        im_k, idx_unshuffle = batch_shuffle_ddp(im_k)
+        return batch_unshuffle_ddp(self.encoder_k.module[0](im_k)[-1],
+                                   idx_unshuffle)
 
     def loss(self, inputs: List[torch.Tensor], data_samples: List[DataSample],
              **kwargs) -> Dict[str, torch.Tensor]:
@@ -155,21 +163,19 @@ class MaskCo(BaseSelfSupervisor):
         im_q, im_k = inputs
         device = im_q.device
         mask_box = torch.stack([s.mask_box for s in data_samples]).to(device)
-        key_boxes = torch.stack([s.key_boxes for s in data_samples]).to(
-            device)
+        key_boxes = torch.stack([s.key_boxes for s in data_samples]).to(device)
         b, k = key_boxes.shape[:2]
 
-        fq = self.mask_head(self.backbone(self.mask_region(im_q,
-                                                           mask_box))[-1])
+        fq = self.mask_head(
+            self.backbone(self.mask_region(im_q, mask_box))[-1])
         q = self._embed(fq, mask_box[:, None], self.neck)
 
         with torch.no_grad():
             self.encoder_k.update_parameters(
                 nn.Sequential(self.backbone, self.neck))
-            backbone_k, neck_k = self.encoder_k.module
-            im_k, idx_unshuffle = batch_shuffle_ddp(im_k)
-            fk = batch_unshuffle_ddp(backbone_k(im_k)[-1], idx_unshuffle)
-            keys = self._embed(fk, key_boxes, neck_k).view(b, k, -1)
+            keys = self._embed(
+                self.key_features(im_k), key_boxes,
+                self.encoder_k.module[1]).view(b, k, -1)
 
         pos = (q * keys[:, 0]).sum(1, keepdim=True)
         neg = negative_logits(q, keys[:, 1:], self.intra_negatives)

@@ -26,21 +26,22 @@ class MCL(BaseMontageModel):
 
     Args:
         backbone (dict): Config of the backbone (e.g. ResNet with
-            ``out_indices=(0, 1, 2, 3)``).
+            ``out_indices=(0, 1, 2, 3)``, the full pyramid's stages).
         neck (dict): Config of the FPN (``mmdet.FPN``, one output per
-            backbone stage).
+            backbone stage); built on the stages the levels read.
         tile_head (dict): Config of the :class:`TileEmbedHead`.
-        head (dict): Config of the :class:`MCLHead`.
+        head (dict): Config of the :class:`MCLHead` (``num_levels``
+            follows the montage).
         montage (dict): Config of the :class:`MontageTiler`.
         base_momentum (float): Start of the target's EMA momentum in
             mmpretrain's convention (0.01 = the target keeps 99%), annealed
             to 0 on a cosine schedule. Defaults to 0.01.
-        pyramid_strides (Sequence[int]): Stride of each FPN output, finest
-            first; every output must be read by a level. Defaults to
-            (4, 8, 16, 32), i.e. P2-P5 for S=4.
-        pyramid_levels (Sequence[int], optional): The pyramid output each
-            level reads (an ablation knob); by default matched by stride,
-            see :func:`match_pyramid_levels`.
+        pyramid_strides (Sequence[int]): Stride of each output of the full
+            FPN, finest first. Defaults to (4, 8, 16, 32), P2-P5.
+        pyramid_outputs (int | Sequence[int], optional): The pyramid
+            output each level reads, an int for the same output at every
+            level (an ablation knob); by default matched by stride, see
+            :func:`match_pyramid_outputs`.
         pretrained (str, optional): Checkpoint to initialise from.
         data_preprocessor (dict, optional): Config of the data preprocessor;
             ``SelfSupDataPreprocessor`` by default.
@@ -55,7 +56,7 @@ class MCL(BaseMontageModel):
                  montage: dict,
                  base_momentum: float = 0.01,
                  pyramid_strides: Sequence[int] = (4, 8, 16, 32),
-                 pyramid_levels: Optional[Sequence[int]] = None,
+                 pyramid_outputs: Optional[Union[int, Sequence[int]]] = None,
                  pretrained: Optional[str] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
@@ -66,12 +67,11 @@ class MCL(BaseMontageModel):
             head=head,
             montage=montage,
             pyramid_strides=pyramid_strides,
-            pyramid_levels=pyramid_levels,
+            pyramid_outputs=pyramid_outputs,
             pretrained=pretrained,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
-        self.target_net = CosineEMA(
-            self.encoder, momentum=base_momentum)
+        self.target_net = CosineEMA(self.encoder, momentum=base_momentum)
 
     def init_weights(self) -> None:
         """Initialise the online network and start the target as its copy."""
@@ -94,15 +94,13 @@ class MCL(BaseMontageModel):
             Dict[str, torch.Tensor]: Weighted losses per level (both
             directions summed) and the mean positive / negative cosines.
         """
-        self.check_views(inputs, pipelines=2)
-        num_levels = self.tiler.num_levels
-        views = [inputs[:num_levels], inputs[num_levels:]]
+        views = self.split_views(inputs, pipelines=2)
         online = self.encoder
         tiles, tile_index = [], []
         for view in views:
             montages, index = self.tiler(view)
             tiles.append(
-                encode_montages(online, montages, self.pyramid_levels,
+                encode_montages(online, montages, self.pyramid_outputs,
                                 self.tiler.scales))
             tile_index.append(index)
 
@@ -111,9 +109,8 @@ class MCL(BaseMontageModel):
             targets = [
                 encode_montages(self.target_net.module,
                                 [self.tiler.resize(view[0], 0)],
-                                self.pyramid_levels[:1],
-                                self.tiler.scales[:1])[0]
-                for view in views
+                                self.pyramid_outputs[:1],
+                                self.tiler.scales[:1])[0] for view in views
             ]
 
         losses = {}

@@ -25,10 +25,13 @@ class MultiLevelSupervised(BaseMontageModel):
         neck (dict): Config of the pyramid (``mmdet.FPN`` or
             :class:`C4Pyramid`).
         tile_head (dict): Config of the :class:`TileEmbedHead`.
-        head (dict): Config of the :class:`MultiLevelClsHead`.
+        head (dict): Config of the :class:`MultiLevelClsHead`
+            (``num_levels`` follows the montage).
         montage (dict): Config of the :class:`MontageTiler`.
-        pyramid_strides (Sequence[int]): Stride of each pyramid output.
-        pyramid_levels (Sequence[int], optional): Explicit output per level.
+        pyramid_strides (Sequence[int]): Stride of each output of the full
+            pyramid.
+        pyramid_outputs (int | Sequence[int], optional): Explicit pyramid
+            output per level, or one for every level.
         data_preprocessor (dict, optional): Config of the preprocessor.
         init_cfg (dict or list[dict], optional): Initialization config.
     """
@@ -40,7 +43,7 @@ class MultiLevelSupervised(BaseMontageModel):
                  head: dict,
                  montage: dict,
                  pyramid_strides: Sequence[int] = (4, 8, 16, 32),
-                 pyramid_levels: Optional[Sequence[int]] = None,
+                 pyramid_outputs: Optional[Union[int, Sequence[int]]] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
         super().__init__(
@@ -50,13 +53,12 @@ class MultiLevelSupervised(BaseMontageModel):
             head=head,
             montage=montage,
             pyramid_strides=pyramid_strides,
-            pyramid_levels=pyramid_levels,
+            pyramid_outputs=pyramid_outputs,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
 
     def tile_labels(self, data_samples: List[DataSample],
-                    tile_index: Sequence[torch.Tensor]
-                    ) -> List[torch.Tensor]:
+                    tile_index: Sequence[torch.Tensor]) -> List[torch.Tensor]:
         """The label of the image each tile shows, level by level."""
         labels = torch.cat([s.gt_label for s in data_samples])
         if labels.numel() != len(data_samples):
@@ -76,9 +78,9 @@ class MultiLevelSupervised(BaseMontageModel):
         Returns:
             Dict[str, torch.Tensor]: ``loss_l{i}`` and ``acc_l{i}``.
         """
-        self.check_views(inputs, pipelines=1)
-        montages, tile_index = self.tiler(inputs)
-        tiles = encode_montages(self.encoder, montages, self.pyramid_levels,
+        montages, tile_index = self.tiler(
+            self.split_views(inputs, pipelines=1)[0])
+        tiles = encode_montages(self.encoder, montages, self.pyramid_outputs,
                                 self.tiler.scales)
         return self.head.loss(tiles, self.tile_labels(data_samples,
                                                       tile_index))

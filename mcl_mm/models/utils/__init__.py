@@ -1,10 +1,14 @@
 # Copyright (c) mcl_mm contributors. All rights reserved.
-from .fpn_level import fpn_single_level
-from .montage_encoder import (encode_montages, match_pyramid_levels,
-                              pyramid_output)
+from .fpn_output import fpn_single_output
+from .montage_encoder import encode_montages, pyramid_output
+from .montage_geometry import (match_pyramid_outputs, montages_to_tiles,
+                               select_pyramid, split_views, tile_origin,
+                               tiles_to_montages, view_index)
 from .montage_tiler import MontageTiler
 
 __all__ = [
-    'fpn_single_level', 'encode_montages', 'match_pyramid_levels',
-    'pyramid_output', 'MontageTiler'
+    'fpn_single_output', 'encode_montages', 'pyramid_output',
+    'match_pyramid_outputs', 'montages_to_tiles', 'select_pyramid',
+    'split_views', 'tile_origin', 'tiles_to_montages', 'view_index',
+    'MontageTiler'
 ]

@@ -1,12 +1,13 @@
 # Copyright (c) mcl_mm contributors. All rights reserved.
 import math
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from mmpretrain.registry import MODELS
+from .montage_geometry import tiles_to_montages
 
 _MODES = ('nearest', 'area', 'bilinear', 'bicubic')
 
@@ -21,16 +22,24 @@ class MontageTiler(nn.Module):
     ``B * tiles_per_image[i] / r_i**2`` montages. Images are assigned to tiles
     by a random permutation of ``range(num_tiles)`` taken modulo ``B``, so an
     image repeats when a level has more tiles than images. Tiles are numbered
-    row-major: tile ``(row, col)`` of montage ``m`` is entry
-    ``m * r * r + row * r + col`` of the returned index.
+    row-major (:func:`tile_origin`): tile ``(row, col)`` of montage ``m`` is
+    entry ``m * r * r + row * r + col`` of the returned index.
+
+    ``scales``, ``resolution`` and ``tiles_per_image`` are the one source of
+    the montage geometry: the model and the data pipeline follow them (see
+    :class:`BaseMontageModel` and :class:`MontageRunner`).
 
     Args:
         resolution (int): Side of every montage (and of level 0 images).
-        scales (Sequence[int]): Downsampling factor r_i of each level.
-            Defaults to (1, 2, 4).
-        tiles_per_image (Sequence[int], optional): Tiles per image at each
-            level; the authors' S=4 setting is (1, 1, 1, 2). Defaults to one
-            tile per image at every level.
+        scales (Sequence[int]): Scale r_i of each level: its copies shrink
+            by r_i, and its montages hold r_i tiles per side. Defaults to
+            (1, 2, 4).
+        tiles_per_image (Sequence[int] | Dict[int, int], optional): Tiles
+            per image, one entry per level, or a mapping from scale to
+            tiles (scales it does not name: one; scales not in ``scales``
+            are ignored), which stays valid when the scales change; the
+            authors' S=4 setting is ``{8: 2}``.
+            Defaults to one tile per image at every level.
         mode (str): Interpolation used to shrink a copy that does not already
             have its tile size: 'nearest' (the authors'), 'area', 'bilinear'
             or 'bicubic'. Defaults to 'nearest'.
@@ -61,11 +70,7 @@ class MontageTiler(nn.Module):
                 raise ValueError(
                     f'MontageTiler: resolution {resolution} is not divisible '
                     f'by the level-{i} scale {s}: tiles must be whole pixels')
-        tiles_per_image = tuple(tiles_per_image or (1, ) * len(scales))
-        if len(tiles_per_image) != len(scales):
-            raise ValueError(
-                'MontageTiler: `tiles_per_image` needs one entry per level: '
-                f'expected {len(scales)}, got {len(tiles_per_image)}')
+        tiles_per_image = self.tiles_of(scales, tiles_per_image)
         if any(t < 1 for t in tiles_per_image):
             raise ValueError('MontageTiler: `tiles_per_image` entries must '
                              f'be >= 1, got {tiles_per_image}')
@@ -83,6 +88,25 @@ class MontageTiler(nn.Module):
         self.scales = scales
         self.tiles_per_image = tiles_per_image
         self.mode = mode
+
+    @staticmethod
+    def tiles_of(
+        scales: Sequence[int], tiles_per_image: Optional[Union[Sequence[int],
+                                                               Dict[int, int]]]
+    ) -> Tuple[int, ...]:
+        """Tiles per image of each level, from a sequence (one per level)
+        or a mapping from scale to tiles (default one)."""
+        if tiles_per_image is None:
+            return (1, ) * len(scales)
+        if isinstance(tiles_per_image, dict):
+            return tuple(int(tiles_per_image.get(s, 1)) for s in scales)
+        if len(tiles_per_image) != len(scales):
+            raise ValueError(
+                'MontageTiler: `tiles_per_image` needs one entry per level: '
+                f'expected {len(scales)}, got {len(tiles_per_image)} (a '
+                'mapping from scale to tiles, e.g. {8: 2}, follows changes '
+                'of scales)')
+        return tuple(int(t) for t in tiles_per_image)
 
     @property
     def num_levels(self) -> int:
@@ -128,12 +152,13 @@ class MontageTiler(nn.Module):
         t = self.tile_size(level)
         if x.shape[-2:] == (t, t):
             return x
-        extra = {} if self.mode in ('nearest', 'area') else dict(
-            align_corners=False)
+        extra = {} if self.mode in ('nearest',
+                                    'area') else dict(align_corners=False)
         return F.interpolate(x, size=(t, t), mode=self.mode, **extra)
 
-    def forward(self, images: Sequence[torch.Tensor]
-                ) -> Tuple[List[torch.Tensor], List[torch.Tensor]]:
+    def forward(
+        self, images: Sequence[torch.Tensor]
+    ) -> Tuple[List[torch.Tensor], List[torch.Tensor]]:
         """Tile one view of a batch into montages, level by level.
 
         Args:
@@ -154,17 +179,14 @@ class MontageTiler(nn.Module):
         counts = self.num_montages(batch_size)
         montages, tile_index = [], []
         for level, (x, n) in enumerate(zip(images, counts)):
-            r, t = self.scales[level], self.tile_size(level)
+            r = self.scales[level]
             if x.size(0) != batch_size:
                 raise ValueError(
                     f'MontageTiler: level {level} has {x.size(0)} images, '
                     f'level 0 has {batch_size}')
             x = self.resize(x, level)
             index = torch.randperm(n * r * r, device=x.device) % batch_size
-            c = x.size(1)
-            tiles = x[index].view(n, r, r, c, t, t)
-            montage = tiles.permute(0, 3, 1, 4, 2, 5).reshape(
-                n, c, r * t, r * t)
+            montage = tiles_to_montages(x[index], r)
             if self.boundary_width and r > 1:
                 montage = self.smooth_borders(montage, r)
             montages.append(montage)
@@ -180,8 +202,8 @@ class MontageTiler(nn.Module):
         borders = torch.arange(1, r, device=montage.device) * (size // r)
         dist = (pos[:, None] - borders[None]).abs().min(1).values
         weight = (1 - dist / w).clamp(min=0)
-        mask = torch.maximum(weight[:, None], weight[None, :]).to(
-            montage.dtype)
+        mask = torch.maximum(weight[:, None],
+                             weight[None, :]).to(montage.dtype)
         blur = F.avg_pool2d(
             montage, 2 * w + 1, stride=1, padding=w, count_include_pad=False)
         return montage + mask * (blur - montage)

@@ -1,0 +1,345 @@
+# Copyright (c) mcl_mm contributors. All rights reserved.
+"""Small-scale evidence: MCL vs BYOL vs random init, transferred to Mask R-CNN.
+
+The stages of ``tools/benchmarks/mini_transfer.py``: per seed, pre-train MCL
+and mmpretrain's BYOL with the same backbone, data, batch, optimiser and
+iterations; fine-tune the same Mask R-CNN from each checkpoint and from
+random init; read the test-split AP of every evaluated epoch and summarise
+the last one over the seeds. Every stage keeps its output on disk and is
+skipped when it is already there, so an interrupted run resumes.
+"""
+import glob
+import json
+import os
+import os.path as osp
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+import torch
+from mmengine.config import Config
+
+PACKAGE = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ROOT = osp.dirname(PACKAGE)
+CFG_DIR = osp.join(ROOT, 'configs', 'benchmarks', 'mini_transfer')
+PRETRAIN = dict(
+    mcl=osp.join(CFG_DIR, 'mcl_r18-fpn_1xb16-96px-s3-400it_paste.py'),
+    byol=osp.join(CFG_DIR, 'byol_r18_1xb16-96px-400it_paste.py'))
+FINETUNE = osp.join(CFG_DIR, 'mask-rcnn_r18-fpn-conv_1xb4-10e_paste.py')
+INITS = ('mcl', 'byol', 'random')
+Curve = List[Dict[str, float]]
+
+
+@dataclass
+class Settings:
+    """The size of a mini transfer run.
+
+    Args:
+        data_dir (str): The copy-paste set (``tools/prepare_paste_data.py``).
+        seeds (List[int]): One pre-training and fine-tuning per seed.
+        pretrain_iters (int): Pre-training iterations.
+        pretrain_batch (int): Pre-training batch size.
+        finetune_epochs (int): Fine-tuning epochs.
+        gpus (int): GPUs per run; 0 trains on the CPU.
+    """
+    data_dir: str = 'data/paste'
+    seeds: List[int] = field(default_factory=lambda: [0, 1])
+    pretrain_iters: int = 400
+    pretrain_batch: int = 16
+    finetune_epochs: int = 10
+    gpus: int = 0
+
+
+def pretrain_schedule(iters: int, warmup: int = 10) -> List[dict]:
+    """The pre-training configs' schedule for ``iters`` iterations: linear
+    warm-up over ``warmup`` iterations, then cosine to 1e-4."""
+    warmup = min(warmup, iters)
+    return [
+        dict(
+            type='LinearLR',
+            start_factor=1e-3,
+            by_epoch=False,
+            begin=0,
+            end=warmup),
+        dict(
+            type='CosineAnnealingLR',
+            T_max=max(1, iters - warmup),
+            eta_min=1e-4,
+            by_epoch=False,
+            begin=warmup,
+            end=iters)
+    ]
+
+
+def finetune_schedule(epochs: int) -> List[dict]:
+    """The fine-tuning config's schedule for ``epochs`` epochs: 20 warm-up
+    iterations, x0.1 at 70 % and 90 % of the epochs."""
+    return [
+        dict(
+            type='LinearLR',
+            start_factor=0.01,
+            by_epoch=False,
+            begin=0,
+            end=20),
+        dict(
+            type='MultiStepLR',
+            by_epoch=True,
+            begin=0,
+            end=epochs,
+            milestones=[max(1, epochs * 7 // 10),
+                        max(1, epochs * 9 // 10)],
+            gamma=0.1)
+    ]
+
+
+def run(cmd: List[str], log: str) -> float:
+    """Run a stage, its output to ``log``; fail loudly with the log tail.
+
+    Returns:
+        float: The seconds it took.
+    """
+    start = time.time()
+    env = dict(os.environ)
+    env['PATH'] = osp.dirname(sys.executable) + os.pathsep + env['PATH']
+    env['PYTHONPATH'] = ROOT + os.pathsep + env.get('PYTHONPATH', '')
+    with open(log, 'w') as f:
+        proc = subprocess.run(
+            cmd, cwd=ROOT, env=env, stdout=f, stderr=subprocess.STDOUT)
+    if proc.returncode:
+        with open(log) as f:
+            tail = f.read()[-3000:]
+        raise RuntimeError(f'{" ".join(cmd)} failed (log {log}):\n{tail}')
+    return time.time() - start
+
+
+def pretrain_config(method: str, seed: int, settings: Settings) -> Config:
+    """The pre-training config of ``method`` for one seed."""
+    iters = settings.pretrain_iters
+    cfg = Config.fromfile(PRETRAIN[method])
+    cfg.train_cfg.max_iters = iters
+    cfg.param_scheduler = pretrain_schedule(iters)
+    cfg.default_hooks.checkpoint.interval = iters
+    cfg.train_dataloader.batch_size = settings.pretrain_batch
+    cfg.train_dataloader.dataset.data_root = osp.join(
+        osp.abspath(settings.data_dir), 'pretrain')
+    cfg.randomness = dict(seed=seed)
+    return cfg
+
+
+def pretrain(method: str, seed: int, settings: Settings, work_dir: str) -> str:
+    """Pre-train ``method`` (or reuse a finished run); its checkpoint."""
+    iters = settings.pretrain_iters
+    ckpt = osp.join(work_dir, f'iter_{iters}.pth')
+    if osp.isfile(ckpt):  # a re-run goes on where the last one stopped
+        print(f'  reusing {ckpt}', flush=True)
+        return ckpt
+    os.makedirs(work_dir, exist_ok=True)
+    path = osp.join(work_dir, 'config.py')
+    pretrain_config(method, seed, settings).dump(path)
+    if settings.gpus > 0:
+        cmd = [
+            'bash',
+            osp.join(ROOT, 'tools', 'dist_train.sh'), path,
+            str(settings.gpus), '--work-dir', work_dir
+        ]
+    else:
+        cmd = [
+            sys.executable,
+            osp.join(ROOT, 'tools', 'train.py'), path, '--work-dir', work_dir
+        ]
+    seconds = run(cmd, osp.join(work_dir, 'run.log'))
+    print(
+        f'  pre-trained {method} seed {seed}: {iters} iterations in '
+        f'{seconds / 60:.1f} min',
+        flush=True)
+    return ckpt
+
+
+def convert(method: str, ckpt: str, out: str) -> None:
+    """MCL: backbone, FPN and head convs (convert_mcl.py --to mmdet);
+    BYOL: its online backbone."""
+    if method == 'mcl':
+        run([
+            sys.executable,
+            osp.join(ROOT, 'tools', 'model_converters', 'convert_mcl.py'),
+            ckpt, out, '--to', 'mmdet'
+        ], out + '.log')
+        return
+    state = torch.load(ckpt, map_location='cpu', weights_only=True)
+    backbone = {
+        k: v
+        for k, v in state['state_dict'].items() if k.startswith('backbone.')
+    }
+    torch.save(
+        dict(state_dict=backbone, meta=dict(converted_from='BYOL')), out)
+
+
+def finetune_config(seed: int, load_from: Optional[str],
+                    settings: Settings) -> Config:
+    """The fine-tuning config for one initialisation and seed."""
+    epochs = settings.finetune_epochs
+    cfg = Config.fromfile(FINETUNE)
+    cfg.train_cfg.max_epochs = epochs
+    cfg.param_scheduler = finetune_schedule(epochs)
+    cfg.default_hooks.checkpoint.interval = epochs
+    data_root = osp.abspath(settings.data_dir) + '/'
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[loader].dataset.data_root = data_root
+    cfg.val_evaluator.ann_file = data_root + 'annotations/test.json'
+    cfg.test_evaluator = cfg.val_evaluator
+    cfg.load_from = load_from
+    cfg.randomness = dict(seed=seed)
+    return cfg
+
+
+def finetune(init: str, seed: int, load_from: Optional[str],
+             settings: Settings, work_dir: str) -> None:
+    """Fine-tune Mask R-CNN from ``load_from`` (or reuse a finished run)."""
+    epochs = settings.finetune_epochs
+    if osp.isfile(osp.join(work_dir, f'epoch_{epochs}.pth')):
+        print(f'  reusing the finished fine-tune in {work_dir}', flush=True)
+        return
+    os.makedirs(work_dir, exist_ok=True)
+    path = osp.join(work_dir, 'config.py')
+    finetune_config(seed, load_from, settings).dump(path)
+    launcher = 'pytorch' if settings.gpus > 0 else 'none'
+    seconds = run([
+        'mim', 'train', 'mmdet', path, '--gpus',
+        str(settings.gpus), '--launcher', launcher, '--work-dir', work_dir
+    ], osp.join(work_dir, 'run.log'))
+    print(
+        f'  fine-tuned from {init} seed {seed}: {epochs} epochs in '
+        f'{seconds / 60:.1f} min',
+        flush=True)
+
+
+def read_curve(work_dir: str, epochs: int) -> Curve:
+    """Test-split AP of every epoch that was evaluated, from mmengine's
+    ``scalars.json`` (the newest run in ``work_dir``).
+
+    A validation row is one without a learning rate (training rows log
+    ``lr``); its ``step`` is the epoch. mmdet's CocoMetric logs no AP when
+    the model detects nothing at all: such an evaluated epoch counts as AP
+    0. The last training epoch must have been evaluated.
+
+    Args:
+        work_dir (str): The fine-tune's work dir.
+        epochs (int): The number of training epochs.
+
+    Returns:
+        Curve: ``dict(epoch, bbox, segm)`` per evaluated epoch, in order,
+        the last one being epoch ``epochs``.
+
+    Raises:
+        FileNotFoundError: If the run logged no scalars.
+        ValueError: If the last epoch has no evaluation.
+    """
+    files = sorted(
+        glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
+    if not files:
+        raise FileNotFoundError(f'no scalars.json under {work_dir}')
+    found = {}
+    with open(files[-1]) as f:
+        for line in f:
+            row = json.loads(line)
+            if 'lr' in row:
+                continue
+            found[row['step']] = dict(
+                bbox=100 * row.get('coco/bbox_mAP', 0.0),
+                segm=100 * row.get('coco/segm_mAP', 0.0))
+    if epochs not in found:
+        raise ValueError(
+            f'{files[-1]}: no evaluation of the last epoch ({epochs}) of '
+            f'the run in {work_dir}; evaluated epochs: {sorted(found)}')
+    return [dict(epoch=e, **found[e]) for e in sorted(found) if e <= epochs]
+
+
+def summarise(curves: Dict[str, Dict[int, Curve]]) -> dict:
+    """Mean, sample standard deviation and values over the seeds of the
+    last epoch's AP, per initialisation."""
+    table = {}
+    for init, by_seed in curves.items():
+        finals = [c[-1] for c in by_seed.values()]
+        row = {}
+        for key in ('bbox', 'segm'):
+            values = [f[key] for f in finals]
+            row[key] = dict(
+                mean=statistics.mean(values),
+                std=statistics.stdev(values) if len(values) > 1 else 0.0,
+                values=values)
+        table[init] = row
+    return table
+
+
+def markdown(table: dict, seeds: List[int]) -> str:
+    """The summary as a markdown table and the ranking it shows."""
+    lines = [
+        '| initialisation | bbox AP | segm AP | per seed (bbox) |',
+        '| --- | --- | --- | --- |'
+    ]
+    for init in INITS:
+        row = table[init]
+        lines.append(
+            f"| {init} | {row['bbox']['mean']:.1f} ± {row['bbox']['std']:.1f}"
+            f" | {row['segm']['mean']:.1f} ± {row['segm']['std']:.1f} | " +
+            ', '.join(f'{v:.1f}' for v in row['bbox']['values']) + ' |')
+    held = (
+        table['mcl']['bbox']['mean'] > table['byol']['bbox']['mean'] >
+        table['random']['bbox']['mean'])
+    lines.append('')
+    lines.append(f'seeds {seeds}; mean ± sample std. Ranking MCL > '
+                 f'BYOL > random (bbox AP): '
+                 f'{"held" if held else "did not hold"}.')
+    return '\n'.join(lines)
+
+
+def plot(curves: Dict[str, Dict[int, Curve]], path: str) -> None:
+    """Mean and range over the seeds of each initialisation's AP curve."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, key in zip(axes, ('bbox', 'segm')):
+        for init, by_seed in curves.items():
+            epochs = [p['epoch'] for p in next(iter(by_seed.values()))]
+            runs = [[p[key] for p in c] for c in by_seed.values()]
+            mean = [statistics.mean(v) for v in zip(*runs)]
+            line, = ax.plot(epochs, mean, marker='o', label=init)
+            ax.fill_between(
+                epochs, [min(v) for v in zip(*runs)],
+                [max(v) for v in zip(*runs)],
+                color=line.get_color(),
+                alpha=0.2)
+        ax.set_xlabel('fine-tuning epoch')
+        ax.set_ylabel(f'{key} AP (test split)')
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle('Mask R-CNN R18-FPN-CONV on the copy-paste set: mean and '
+                 'range over seeds')
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def run_all(settings: Settings, work_dir: str) -> Dict[str, dict]:
+    """Every stage for every seed (finished ones reused), then the summary.
+
+    Returns:
+        Dict[str, dict]: ``table`` (see :func:`summarise`) and ``curves``.
+    """
+    curves: Dict[str, Dict[int, Curve]] = {i: {} for i in INITS}
+    for seed in settings.seeds:
+        print(f'seed {seed}', flush=True)
+        loads = dict(random=None)
+        for method in ('mcl', 'byol'):
+            wd = osp.join(work_dir, f'pretrain_{method}_seed{seed}')
+            ckpt = pretrain(method, seed, settings, wd)
+            loads[method] = osp.join(wd, f'{method}_for_mmdet.pth')
+            convert(method, ckpt, loads[method])
+        for init in INITS:
+            wd = osp.join(work_dir, f'finetune_{init}_seed{seed}')
+            finetune(init, seed, loads[init], settings, wd)
+            curves[init][seed] = read_curve(wd, settings.finetune_epochs)
+    return dict(table=summarise(curves), curves=curves)

@@ -1,0 +1,311 @@
+# Copyright (c) mcl_mm contributors. All rights reserved.
+"""Side-by-side cost of MCL and BYOL training steps, in one process.
+
+Both models are built from their configs and fed synthetic batches of the
+same batch size and resolution; full training steps (data preprocessor,
+forward, backward, optimizer step) are timed interleaved A B A B after a
+warm-up. :func:`measure_models` returns per model the median step time,
+images/s, peak memory and FLOPs per image, the MCL/BYOL ratios, the forward
+FLOPs of the MCL authors' formulation (tile head on every pyramid output of
+every montage, target network on every level) and the share of the MCL step
+spent tiling montages. ``tools/analysis_tools/benchmark.py`` is its command
+line.
+"""
+import importlib
+import os
+import statistics
+import threading
+import time
+from typing import Callable, Dict, List, Optional
+
+import torch
+from mmengine.config import Config
+from mmengine.logging import MessageHub
+from mmengine.model import revert_sync_batchnorm
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import init_default_scope
+from torch.utils.flop_counter import FlopCounterMode
+
+from mcl_mm.engine import apply_montage_geometry
+from mcl_mm.models.utils import montages_to_tiles, split_views
+from mmpretrain.registry import MODELS
+
+
+def load_config(path: str, options: Optional[dict] = None) -> Config:
+    """``Config.fromfile`` that also takes ``package::path`` names, with
+    ``options`` merged and the montage geometry applied."""
+    if '::' in path:
+        package, rel = path.split('::', 1)
+        root = os.path.dirname(importlib.import_module(package).__file__)
+        path = os.path.join(root, '.mim', 'configs', rel)
+    cfg = Config.fromfile(path)
+    if options:
+        cfg.merge_from_dict(options)
+    return apply_montage_geometry(cfg)
+
+
+def montage_options(levels: int, resolution: int) -> dict:
+    """Config options for S levels of scales 2^i, one tile per image."""
+    return {
+        'model.montage.scales': tuple(2**i for i in range(levels)),
+        'model.montage.resolution': resolution,
+        'model.montage.tiles_per_image': None,
+    }
+
+
+def build_authors_encoder(model_cfg: dict, device: str) -> torch.nn.Sequential:
+    """The authors' encoder for a config: the FPN keeps all its outputs
+    (P2-P5), whatever the number of levels."""
+    return torch.nn.Sequential(*[
+        revert_sync_batchnorm(MODELS.build(model_cfg[part]))
+        for part in ('backbone', 'neck', 'tile_head')
+    ]).to(device)
+
+
+def build(cfg: Config,
+          device: str,
+          amp: bool = False,
+          channels_last: bool = False) -> tuple:
+    """Model and optimizer wrapper of a config, on ``device``; for MCL also
+    the authors' encoder (for FLOPs), else None."""
+    cfg.model.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
+    authors = None
+    if 'montage' in cfg.model:
+        authors = build_authors_encoder(cfg.model, device)
+    model = revert_sync_batchnorm(MODELS.build(cfg.model))
+    model.init_weights()
+    model.to(device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    optim_cfg = cfg.optim_wrapper.copy()
+    optim_cfg.type = 'AmpOptimWrapper' if amp else 'OptimWrapper'
+    if amp:
+        optim_cfg.setdefault('loss_scale', 'dynamic')
+        if device == 'cpu':
+            optim_cfg.dtype = 'bfloat16'
+    else:
+        optim_cfg.pop('loss_scale', None)
+    return model, build_optim_wrapper(model, optim_cfg), authors
+
+
+def make_batch(model: torch.nn.Module, batch_size: int,
+               resolution: int) -> dict:
+    """Synthetic uint8 views as the pipeline would deliver them: for MCL
+    each level's copy at its tile size, for BYOL two full views."""
+    if hasattr(model, 'tiler'):
+        sizes = [
+            model.tiler.tile_size(i) for i in range(model.tiler.num_levels)
+        ] * 2
+    else:
+        sizes = [resolution, resolution]
+    inputs = [
+        torch.randint(0, 256, (batch_size, 3, s, s), dtype=torch.uint8)
+        for s in sizes
+    ]
+    return dict(inputs=inputs, data_samples=None)
+
+
+def sync(device: str) -> None:
+    """Wait for the device (CUDA) to finish."""
+    if device.startswith('cuda'):
+        torch.cuda.synchronize()
+
+
+class PeakMemory:
+    """Peak memory of what runs inside: CUDA max allocated, or on the CPU
+    the peak resident set size above the level at entry (sampled)."""
+
+    def __init__(self, device: str) -> None:
+        self.device = device
+        self.peak = 0
+
+    @staticmethod
+    def _rss() -> int:
+        with open('/proc/self/statm') as f:
+            return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
+
+    def __enter__(self):
+        if self.device.startswith('cuda'):
+            torch.cuda.reset_peak_memory_stats()
+            self.base = 0
+        else:
+            self.base, self._stop = self._rss(), False
+            self._thread = threading.Thread(target=self._sample, daemon=True)
+            self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop:
+            self.peak = max(self.peak, self._rss() - self.base)
+            time.sleep(0.002)
+
+    def __exit__(self, *exc) -> None:
+        if self.device.startswith('cuda'):
+            self.peak = torch.cuda.max_memory_allocated()
+        else:
+            self._stop = True
+            self._thread.join()
+
+
+def count_flops(fn: Callable[[], None]) -> int:
+    """FLOPs of one call of ``fn`` (torch's ``FlopCounterMode``)."""
+    counter = FlopCounterMode(display=False)
+    with counter:
+        fn()
+    return counter.get_total_flops()
+
+
+def authors_forward(model: torch.nn.Module, encoder: torch.nn.Sequential,
+                    batch: dict) -> None:
+    """The authors' formulation of MCL's forward pass (for FLOPs only).
+
+    Online and target (same architecture: ``encoder`` runs twice) both run
+    every level; every output of the full FPN (P2-P5) of every montage is
+    cut into tiles of the level-0 cell count and every tile passes the
+    4-conv head and the projection.
+    """
+    data = model.data_preprocessor(batch, True)
+    views = split_views(data['inputs'], model.tiler.num_levels, 2)
+    cells = model.tiler.resolution // 32
+    backbone, neck, tile_head = encoder
+    for _ in ('online', 'target'):
+        for view in views:
+            montages, _ = model.tiler(view)
+            pyramid = neck(backbone(torch.cat(montages)))
+            x = torch.cat(
+                [montages_to_tiles(p,
+                                   p.size(-1) // cells) for p in pyramid])
+            for conv in tile_head.shared_convs:
+                x = conv(x)
+            tile_head.projection((x, ))
+
+
+def ours_forward(model: torch.nn.Module, batch: dict) -> None:
+    """MCL's (or BYOL's) own loss forward."""
+    model(**model.data_preprocessor(batch, True), mode='loss')
+
+
+def median_time(fn: Callable[[], None], device: str, n: int) -> float:
+    """Median seconds of ``n`` calls of ``fn``."""
+    times = []
+    for _ in range(n):
+        sync(device)
+        start = time.perf_counter()
+        fn()
+        sync(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def ratios(results: Dict[str, dict]) -> Dict[str, float]:
+    """The MCL / BYOL ratios of :func:`measure_models`' figures."""
+    mcl, byol = results['MCL'], results['BYOL']
+    return dict(
+        step_time_mcl_over_byol=mcl['step_time_s'] / byol['step_time_s'],
+        peak_memory_mcl_over_byol=mcl['peak_memory_mb'] /
+        max(byol['peak_memory_mb'], 1e-9),
+        train_flops_mcl_over_byol=mcl['train_gflops_per_image'] /
+        byol['train_gflops_per_image'],
+        forward_flops_ours_over_authors=mcl['forward_gflops_per_image'] /
+        results['MCL_authors']['forward_gflops_per_image'],
+        tiling_share_of_mcl_step=mcl['tiling_time_s'] / mcl['step_time_s'])
+
+
+def measure_models(configs: Dict[str, Config],
+                   batch_size: int,
+                   resolution: int,
+                   iters: int,
+                   warmup: int,
+                   device: str,
+                   amp: bool = False,
+                   channels_last: bool = False,
+                   profile: bool = False) -> Dict[str, dict]:
+    """Time, memory and FLOPs of MCL and BYOL training steps side by side.
+
+    Args:
+        configs (Dict[str, Config]): ``MCL`` and ``BYOL`` configs (see
+            :func:`load_config`).
+        batch_size (int): Images per step.
+        resolution (int): Side of BYOL's views (MCL's follow its montage).
+        iters (int): Timed steps per model.
+        warmup (int): Untimed steps per model first.
+        device (str): ``cpu`` or ``cuda``.
+        amp (bool): Mixed precision (bf16 on CPU, fp16 on CUDA).
+        channels_last (bool): Channels-last memory format.
+        profile (bool): Also return the top ops of one step per model.
+
+    Returns:
+        Dict[str, dict]: Figures per model, ``MCL_authors`` and ``ratios``.
+    """
+    init_default_scope('mmpretrain')
+    MessageHub.get_current_instance().update_info('max_iters', 10**6)
+    models = {
+        name: build(cfg, device, amp, channels_last)
+        for name, cfg in configs.items()
+    }
+    batches = {
+        k: make_batch(m, batch_size, resolution)
+        for k, (m, _, _) in models.items()
+    }
+
+    def step_of(name):
+        model, optim_wrapper, _ = models[name]
+        return lambda: model.train_step(batches[name], optim_wrapper)
+
+    steps = {name: step_of(name) for name in models}
+    times: Dict[str, List[float]] = {k: [] for k in models}
+    peaks = {k: 0 for k in models}
+    for it in range(warmup + iters):
+        for name, step in steps.items():  # interleaved A B A B
+            sync(device)
+            with PeakMemory(device) as mem:
+                start = time.perf_counter()
+                step()
+                sync(device)
+                elapsed = time.perf_counter() - start
+            if it >= warmup:
+                times[name].append(elapsed)
+                peaks[name] = max(peaks[name], mem.peak)
+    results = {}
+    for name, (model, _, _) in models.items():
+        median = statistics.median(times[name])
+        with torch.no_grad():
+            fwd = count_flops(lambda: ours_forward(model, batches[name]))
+        results[name] = dict(
+            step_time_s=median,
+            images_per_s=batch_size / median,
+            peak_memory_mb=peaks[name] / 2**20,
+            train_gflops_per_image=count_flops(steps[name]) / 1e9 / batch_size,
+            forward_gflops_per_image=fwd / 1e9 / batch_size)
+    mcl, _, authors_encoder = models['MCL']
+    with torch.no_grad():
+        authors = count_flops(
+            lambda: authors_forward(mcl, authors_encoder, batches['MCL']))
+        inputs = mcl.data_preprocessor(batches['MCL'], True)['inputs']
+        views = split_views(inputs, mcl.tiler.num_levels, 2)
+        tiling = median_time(lambda: [mcl.tiler(v) for v in views], device,
+                             max(iters, 3))
+    results['MCL']['tiling_time_s'] = tiling
+    if profile:
+        results['profile_tables'] = profile_models(steps)
+    results['MCL_authors'] = dict(forward_gflops_per_image=authors / 1e9 /
+                                  batch_size)
+    results['ratios'] = ratios(results)
+    return results
+
+
+def profile_models(steps: Dict[str, Callable[[], None]],
+                   rows: int = 12) -> Dict[str, str]:
+    """The top ops (self time) of one training step of each model."""
+    from torch.profiler import ProfilerActivity, profile
+    activities = [ProfilerActivity.CPU]
+    if torch.cuda.is_available():
+        activities.append(ProfilerActivity.CUDA)
+    tables = {}
+    for name, step in steps.items():
+        with profile(activities=activities) as prof:
+            step()
+        key = ('self_cuda_time_total'
+               if len(activities) > 1 else 'self_cpu_time_total')
+        tables[name] = prof.key_averages().table(sort_by=key, row_limit=rows)
+    return tables

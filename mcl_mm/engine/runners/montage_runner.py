@@ -1,0 +1,82 @@
+# Copyright (c) mcl_mm contributors. All rights reserved.
+"""The data pipeline follows the model's montage: one named mechanism."""
+from typing import Any, List
+
+from mmengine.config import Config
+from mmengine.logging import print_log
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+ASSEMBLY_TYPES = ('MontageAssembly', 'mmpretrain.MontageAssembly')
+
+
+def _assemblies(node: Any) -> List[dict]:
+    """Every MontageAssembly config under ``node`` (any dataset wrapper)."""
+    if isinstance(node, dict):
+        found = [node] if node.get('type') in ASSEMBLY_TYPES else []
+        for value in node.values():
+            found += _assemblies(value)
+        return found
+    if isinstance(node, (list, tuple)):
+        return [t for value in node for t in _assemblies(value)]
+    return []
+
+
+def apply_montage_geometry(cfg: Config) -> Config:
+    """Make the training pipeline follow ``cfg.model.montage``.
+
+    ``model.montage.scales`` and ``resolution`` are the one source of the
+    montage geometry; the model derives its part when it is built. This
+    sets, in every ``MontageAssembly`` of ``cfg.train_dataloader``,
+    ``num_levels`` to the number of scales and ``tile_sizes`` (unless it
+    is None, the authors' full-size copies) to ``resolution // r_i``. A
+    config without ``model.montage`` is returned as it is.
+
+    Args:
+        cfg (Config): A training config; changed in place.
+
+    Returns:
+        Config: ``cfg``.
+    """
+    montage = cfg.get('model', {}).get('montage')
+    if montage is None:
+        return cfg
+    scales = tuple(montage.get('scales', (1, 2, 4)))
+    resolution = montage['resolution']
+    for assembly in _assemblies(cfg.get('train_dataloader')):
+        geometry = dict(num_levels=len(scales))
+        if assembly.get('tile_sizes') is not None:
+            geometry['tile_sizes'] = [resolution // r for r in scales]
+        changed = {k: v for k, v in geometry.items() if assembly.get(k) != v}
+        if changed:
+            print_log(
+                f'MontageAssembly follows model.montage (scales={scales}, '
+                f'resolution={resolution}): {changed}',
+                logger='current')
+            assembly.update(changed)
+    return cfg
+
+
+@RUNNERS.register_module()
+class MontageRunner(Runner):
+    """mmengine's ``Runner`` for montage models: before building anything,
+    the training pipeline takes its geometry from ``model.montage``
+    (:func:`apply_montage_geometry`), so ``--cfg-options
+    model.montage.scales=(1,2)`` changes the whole run.
+
+    Selected with ``runner_type = 'MontageRunner'`` in a config. It is
+    registered in mmengine's root ``RUNNERS``: training scripts build the
+    runner before any default scope is set.
+    """
+
+    @classmethod
+    def from_cfg(cls, cfg: Config) -> Runner:
+        """Build the runner from ``cfg`` after applying the geometry.
+
+        Args:
+            cfg (Config): The training config.
+
+        Returns:
+            Runner: The runner.
+        """
+        return super().from_cfg(apply_montage_geometry(cfg))
