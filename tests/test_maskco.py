@@ -81,7 +81,7 @@ def test_views_boxes_lie_inside_and_show_the_same_region(photo_dir):
             type='MaskCoViews',
             size=128,
             transforms=[[], []],
-            crop_scale=(0.3, 1.0)))
+            crop_area=(0.3, 1.0)))
     img = np.asarray(
         Image.open(osp.join(photo_dir,
                             'chelsea.png')).convert('RGB'))[..., ::-1].copy()

@@ -1,4 +1,4 @@
-"""SS-PRL: pyramid view geometry, Sinkhorn codes, the cross-scale term and
+"""SS-PRL: pyramid view geometry, Sinkhorn codes, the cross-grid term and
 a CPU loss step from the shipped config."""
 import copy
 import glob
@@ -53,7 +53,7 @@ def test_patch_k_of_both_views_comes_from_cell_k(size, grid, patch):
             transforms=[],
             num_global=0,
             num_small=0,
-            local_scale=(1.0, 1.0),
+            local_area=(1.0, 1.0),
             local_sizes=(size, ),
             grids=(grid, ),
             patch_sizes=(patch, )))

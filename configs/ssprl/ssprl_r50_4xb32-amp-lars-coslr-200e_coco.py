@@ -1,6 +1,6 @@
 # SS-PRL on the COCO train2014 images (the authors' setting): R50, pyramid
 # views (2 x 224 + 6 x 96 global crops; 2 x 4 patches of 112 from a 314 crop
-# split 2x2; 2 x 9 patches of 96 from a 383 crop split 3x3), per-scale
+# split 2x2; 2 x 9 patches of 96 from a 383 crop split 3x3), per-grid
 # SwAV projections and prototypes (K = 300, 150, 150), T = 0.1,
 # Sinkhorn eps 0.05 x 3, alpha = beta = (1, .25, .25), lambda = 1.
 # Batch 128 (4 x 32), LARS (trust 0.001, no clipping) lr 0.6, no warm-up,
@@ -34,7 +34,7 @@ model = dict(
         type='SSPRLHead',
         feat_dim=128,
         num_prototypes=(300, 150, 150),
-        scale_weights=(1.0, 0.25, 0.25),
+        grid_weights=(1.0, 0.25, 0.25),
         cross_weights=(0.25, 0.25),
         cross_lambda=1.0,
         cross_mode='scores',

@@ -52,7 +52,7 @@ class MaskCoViews(BaseTransform):
             the key view (no geometric transforms: the boxes would not
             follow).
         size (int): Side of both views. Defaults to 224.
-        crop_scale (Sequence[float]): Area range of a crop. Defaults to
+        crop_area (Sequence[float]): Area range of a crop. Defaults to
             (0.2, 1.0).
         crop_ratio (Sequence[float]): Aspect range of a crop.
         num_neg_boxes (int): Negative boxes per image (M). Defaults to 16.
@@ -67,7 +67,7 @@ class MaskCoViews(BaseTransform):
     def __init__(self,
                  transforms: List[List[dict]],
                  size: int = 224,
-                 crop_scale: Sequence[float] = (0.2, 1.0),
+                 crop_area: Sequence[float] = (0.2, 1.0),
                  crop_ratio: Sequence[float] = (3. / 4., 4. / 3.),
                  num_neg_boxes: int = 16,
                  mask_area: Sequence[float] = (0.1, 0.5),
@@ -82,7 +82,7 @@ class MaskCoViews(BaseTransform):
                              f'high <= 1, got {tuple(mask_area)}')
         self.pipelines = [Compose(t) for t in transforms]
         self.size = size
-        self.crop_scale = crop_scale
+        self.crop_area = crop_area
         self.crop_ratio = crop_ratio
         self.num_neg_boxes = num_neg_boxes
         self.mask_area = mask_area
@@ -91,7 +91,7 @@ class MaskCoViews(BaseTransform):
         self.max_tries = max_tries
 
     def _crop(self, h: int, w: int) -> Box:
-        return random_crop_box(h, w, self.crop_scale, self.crop_ratio)
+        return random_crop_box(h, w, self.crop_area, self.crop_ratio)
 
     def _box_in(self, region: Box, view_area: float) -> Box:
         """A box of ``mask_area`` x ``view_area`` and ``mask_ratio``,

@@ -13,17 +13,17 @@ from .crop_box import random_crop_box
 class PyramidViews(BaseTransform):
     """SS-PRL's pyramid of views.
 
-    Scale 0 is SwAV's multi-crop: ``num_global`` crops of ``global_size``
-    (area ``global_scale``) and ``num_small`` crops of ``small_size`` (area
-    ``small_scale``); only the first two make codes. Each local scale ``s``
-    takes ONE crop of the whole image (area ``local_scale``), resizes it to
+    Grid 0 is SwAV's multi-crop: ``num_global`` crops of ``global_size``
+    (area ``global_area``) and ``num_small`` crops of ``small_size`` (area
+    ``small_area``); only the first two make codes. Each local grid ``s``
+    takes ONE crop of the whole image (area ``local_area``), resizes it to
     ``local_sizes[s]``, splits it into a ``grids[s] x grids[s]`` grid and
     draws, for each of the two views, a random ``patch_sizes[s]`` crop
     inside every cell: patch ``k`` of view 0 and of view 1 come from cell
     ``k`` (row-major), the positive pair. Every crop and patch then goes
     through ``transforms`` (flip and colour) with its own random draw.
 
-    Output ``img``: the global crops, the small crops, then per local scale
+    Output ``img``: the global crops, the small crops, then per local grid
     the ``g^2`` patches of view 0 followed by those of view 1.
 
     Args:
@@ -32,15 +32,15 @@ class PyramidViews(BaseTransform):
         num_small (int): 96 crops. Defaults to 6.
         global_size (int): Defaults to 224.
         small_size (int): Defaults to 96.
-        global_scale (Sequence[float]): Defaults to (0.14, 1.0).
-        small_scale (Sequence[float]): Defaults to (0.05, 0.14).
-        local_scale (Sequence[float]): Area of a local scale's crop.
+        global_area (Sequence[float]): Defaults to (0.14, 1.0).
+        small_area (Sequence[float]): Defaults to (0.05, 0.14).
+        local_area (Sequence[float]): Area of a local grid's crop.
             Defaults to (0.6, 1.0).
-        local_sizes (Sequence[int]): Resized side per local scale.
+        local_sizes (Sequence[int]): Resized side per local grid.
             Defaults to (314, 383).
-        grids (Sequence[int]): Cells per side per local scale. Defaults to
+        grids (Sequence[int]): Cells per side per local grid. Defaults to
             (2, 3).
-        patch_sizes (Sequence[int]): Patch side per local scale. Defaults to
+        patch_sizes (Sequence[int]): Patch side per local grid. Defaults to
             (112, 96).
     """
 
@@ -51,9 +51,9 @@ class PyramidViews(BaseTransform):
         num_small: int = 6,
         global_size: int = 224,
         small_size: int = 96,
-        global_scale: Sequence[float] = (0.14, 1.0),
-        small_scale: Sequence[float] = (0.05, 0.14),
-        local_scale: Sequence[float] = (0.6, 1.0),
+        global_area: Sequence[float] = (0.14, 1.0),
+        small_area: Sequence[float] = (0.05, 0.14),
+        local_area: Sequence[float] = (0.6, 1.0),
         local_sizes: Sequence[int] = (314, 383),
         grids: Sequence[int] = (2, 3),
         patch_sizes: Sequence[int] = (112, 96)
@@ -61,7 +61,7 @@ class PyramidViews(BaseTransform):
         if not len(local_sizes) == len(grids) == len(patch_sizes):
             raise ValueError(
                 'PyramidViews: local_sizes, grids and patch_sizes need one '
-                f'entry per local scale, got {len(local_sizes)}, '
+                f'entry per local grid, got {len(local_sizes)}, '
                 f'{len(grids)} and {len(patch_sizes)}')
         for size, g, p in zip(local_sizes, grids, patch_sizes):
             if p > size // g:
@@ -73,22 +73,21 @@ class PyramidViews(BaseTransform):
         self.num_small = num_small
         self.global_size = global_size
         self.small_size = small_size
-        self.global_scale = global_scale
-        self.small_scale = small_scale
-        self.local_scale = local_scale
+        self.global_area = global_area
+        self.small_area = small_area
+        self.local_area = local_area
         self.local_sizes = tuple(local_sizes)
         self.grids = tuple(grids)
         self.patch_sizes = tuple(patch_sizes)
 
     @property
     def num_patches(self) -> Tuple[int, ...]:
-        """Patches per view of each local scale (g^2)."""
+        """Patches per view of each local grid (g^2)."""
         return tuple(g * g for g in self.grids)
 
     @staticmethod
-    def _crop(img: np.ndarray, scale: Sequence[float],
-              size: int) -> np.ndarray:
-        x1, y1, x2, y2 = random_crop_box(*img.shape[:2], scale)
+    def _crop(img: np.ndarray, area: Sequence[float], size: int) -> np.ndarray:
+        x1, y1, x2, y2 = random_crop_box(*img.shape[:2], area)
         return cv2.resize(
             img[y1:y2, x1:x2], (size, size), interpolation=cv2.INTER_CUBIC)
 
@@ -100,15 +99,15 @@ class PyramidViews(BaseTransform):
     def transform(self, results: dict) -> dict:
         img = results['img']
         views = [
-            self._crop(img, self.global_scale, self.global_size)
+            self._crop(img, self.global_area, self.global_size)
             for _ in range(self.num_global)
         ]
         views += [
-            self._crop(img, self.small_scale, self.small_size)
+            self._crop(img, self.small_area, self.small_size)
             for _ in range(self.num_small)
         ]
         for size, g, p in zip(self.local_sizes, self.grids, self.patch_sizes):
-            crop = self._crop(img, self.local_scale, size)
+            crop = self._crop(img, self.local_area, size)
             cell = size // g
             for _ in range(2):  # view 0, view 1: same cells, new sub-crops
                 for k in range(g * g):

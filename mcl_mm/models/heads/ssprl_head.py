@@ -13,17 +13,21 @@ from mmpretrain.registry import MODELS
 
 @MODELS.register_module()
 class SSPRLHead(BaseModule):
-    """SS-PRL's per-scale prototypes, correlation learners and losses.
+    """SS-PRL's per-grid prototypes, correlation learners and losses.
 
-    Scale 0 is SwAV on the multi-crop global views (codes from the two
+    The paper's pyramid "scales" are called grids here (grid 0: the global
+    views; grid s >= 1: a local crop cut into g x g patches), because in
+    this package a scale is an MCL montage's tiles per side.
+
+    Grid 0 is SwAV on the multi-crop global views (codes from the two
     large crops, Sinkhorn-Knopp via mmpretrain's ``distributed_sinkhorn``,
-    swapped prediction by every other crop). Each local scale ``s`` has its
+    swapped prediction by every other crop). Each local grid ``s`` has its
     own prototypes; the codes of all patches of one view are computed
     jointly over the batch and predicted from the other view's patches
-    (L_pyr). The cross-scale term L_cross lets the bias-free correlation
+    (L_pyr). The cross-grid term L_cross lets the bias-free correlation
     learner ``g_s`` (Linear(K_s, K_0), rows re-normalised) map a pooled
-    summary of an image's scale-``s`` patches onto the scale-0 prototypes
-    and scores it by cross-entropy against the detached scale-0 codes of
+    summary of an image's grid-``s`` patches onto the grid-0 prototypes
+    and scores it by cross-entropy against the detached grid-0 codes of
     both large crops, averaged over 2 local views x 2 codes.
 
     ``cross_mode='scores'`` (default) follows the authors' code: the mean of
@@ -35,10 +39,10 @@ class SSPRLHead(BaseModule):
 
     Args:
         feat_dim (int): Embedding dimension. Defaults to 128.
-        num_prototypes (Sequence[int]): K_s per scale. Defaults to
+        num_prototypes (Sequence[int]): K_s per grid. Defaults to
             (300, 150, 150).
-        scale_weights (Sequence[float]): alpha_s. Defaults to (1, .25, .25).
-        cross_weights (Sequence[float]): beta_s of scales 1.. Defaults to
+        grid_weights (Sequence[float]): alpha_s. Defaults to (1, .25, .25).
+        cross_weights (Sequence[float]): beta_s of grids 1.. Defaults to
             (.25, .25).
         cross_lambda (float): lambda. Defaults to 1.0.
         cross_mode (str): 'scores' (code) or 'probs' (paper).
@@ -49,7 +53,7 @@ class SSPRLHead(BaseModule):
             (2, 6); the large ones make codes.
         global_queue (int): Queued embeddings per large crop. Defaults to
             1920.
-        local_queue (int): Queued patch embeddings per local scale and
+        local_queue (int): Queued patch embeddings per local grid and
             view. Defaults to 5000.
         init_cfg (dict, optional): Initialisation config.
     """
@@ -57,7 +61,7 @@ class SSPRLHead(BaseModule):
     def __init__(self,
                  feat_dim: int = 128,
                  num_prototypes: Sequence[int] = (300, 150, 150),
-                 scale_weights: Sequence[float] = (1.0, 0.25, 0.25),
+                 grid_weights: Sequence[float] = (1.0, 0.25, 0.25),
                  cross_weights: Sequence[float] = (0.25, 0.25),
                  cross_lambda: float = 1.0,
                  cross_mode: str = 'scores',
@@ -69,18 +73,18 @@ class SSPRLHead(BaseModule):
                  local_queue: int = 5000,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg)
-        num_scales = len(num_prototypes)
-        if len(scale_weights) != num_scales or \
-                len(cross_weights) != num_scales - 1:
+        num_grids = len(num_prototypes)
+        if len(grid_weights) != num_grids or \
+                len(cross_weights) != num_grids - 1:
             raise ValueError(
-                f'SSPRLHead: {num_scales} scales need {num_scales} '
-                f'scale_weights and {num_scales - 1} cross_weights, got '
-                f'{len(scale_weights)} and {len(cross_weights)}')
+                f'SSPRLHead: {num_grids} grids need {num_grids} '
+                f'grid_weights and {num_grids - 1} cross_weights, got '
+                f'{len(grid_weights)} and {len(cross_weights)}')
         if cross_mode not in ('scores', 'probs'):
             raise ValueError("SSPRLHead: cross_mode must be 'scores' or "
                              f"'probs', got {cross_mode!r}")
-        self.num_scales = num_scales
-        self.scale_weights = tuple(scale_weights)
+        self.num_grids = num_grids
+        self.grid_weights = tuple(grid_weights)
         self.cross_weights = tuple(cross_weights)
         self.cross_lambda = cross_lambda
         self.cross_mode = cross_mode
@@ -96,7 +100,7 @@ class SSPRLHead(BaseModule):
         # queues are buffers, so checkpoints carry them and --resume works
         self.register_buffer('global_queue',
                              torch.zeros(num_crops[0], global_queue, feat_dim))
-        for s in range(1, num_scales):
+        for s in range(1, num_grids):
             self.register_buffer(f'local_queue{s}',
                                  torch.zeros(2, local_queue, feat_dim))
         self.use_queue = False  # switched on by the model
@@ -138,34 +142,34 @@ class SSPRLHead(BaseModule):
         ]).mean()
 
     def cross_logits(self, patch_scores: torch.Tensor,
-                     scale: int) -> torch.Tensor:
-        """Log-probabilities over the scale-0 prototypes of one view.
+                     grid: int) -> torch.Tensor:
+        """Log-probabilities over the grid-0 prototypes of one view.
 
         Args:
             patch_scores (torch.Tensor): (M, B, K_s) prototype scores of the
                 M patches of each image.
-            scale (int): The local scale s >= 1.
+            grid (int): The local grid s >= 1.
         """
         if self.cross_mode == 'scores':
             pooled = F.normalize(patch_scores.mean(0), dim=1)
         else:
             pooled = F.softmax(patch_scores / self.temperature, 2).mean(0)
-        logits = self.prototype_correlation[scale - 1](pooled)
+        logits = self.prototype_correlation[grid - 1](pooled)
         return F.log_softmax(logits / self.temperature, dim=1)
 
     def cross_loss(self, local_scores: torch.Tensor, codes: torch.Tensor,
-                   scale: int) -> torch.Tensor:
-        """L_cross of one scale.
+                   grid: int) -> torch.Tensor:
+        """L_cross of one grid.
 
         Args:
             local_scores (torch.Tensor): (2, M, B, K_s) scores of the two
                 views' patches.
             codes (torch.Tensor): (2, B, K_0) detached codes of the two
                 large crops.
-            scale (int): s >= 1.
+            grid (int): s >= 1.
         """
         return torch.stack([
-            -torch.sum(code * self.cross_logits(view, scale), 1).mean()
+            -torch.sum(code * self.cross_logits(view, grid), 1).mean()
             for view in local_scores for code in codes
         ]).mean()
 
@@ -176,7 +180,7 @@ class SSPRLHead(BaseModule):
         Args:
             global_emb (torch.Tensor): (sum(num_crops) * B, D) embeddings of
                 the global crops, crop-major (the large crops first).
-            local_embs (List[torch.Tensor]): Per local scale, (2 * M_s * B,
+            local_embs (List[torch.Tensor]): Per local grid, (2 * M_s * B,
                 D) embeddings, ordered view, patch, image.
 
         Returns:
@@ -191,7 +195,7 @@ class SSPRLHead(BaseModule):
                        self.global_queue[i], self.prototypes[0])
             for i in range(self.num_crops[0])
         ])
-        losses = dict(loss_global=self.scale_weights[0] * torch.stack([
+        losses = dict(loss_global=self.grid_weights[0] * torch.stack([
             self._swapped(codes[i], scores[:i] + scores[i + 1:])
             for i in range(self.num_crops[0])
         ]).mean())
@@ -205,7 +209,7 @@ class SSPRLHead(BaseModule):
                 self.codes(flat[v].detach(), view_emb[v], queue[v],
                            self.prototypes[s]) for v in range(2)
             ]
-            losses[f'loss_local{s}'] = self.scale_weights[s] * (
+            losses[f'loss_local{s}'] = self.grid_weights[s] * (
                 self._swapped(q[0], [flat[1]]) +
                 self._swapped(q[1], [flat[0]]))
             losses[f'loss_cross{s}'] = (

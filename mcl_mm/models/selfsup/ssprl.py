@@ -15,17 +15,17 @@ class SSPRL(BaseSelfSupervisor):
     """SS-PRL: Self-Supervised Pyramid Representation Learning.
 
     One shared backbone embeds the global crops and the patches of every
-    local scale (:class:`PyramidViews`); each scale has its own projection
+    local grid (:class:`PyramidViews`); each grid has its own projection
     (mmpretrain's ``SwAVNeck``: Linear-BN-ReLU-Linear, L2-normalised) and
     its own prototypes in :class:`SSPRLHead`, which computes the pyramid
-    and cross-scale losses. The queues join from ``queue_start_epoch``
+    and cross-grid losses. The queues join from ``queue_start_epoch``
     (the runner's epoch, read from the message hub).
 
     Args:
         backbone (dict): Config of the backbone.
-        necks (Sequence[dict]): One projection config per scale.
+        necks (Sequence[dict]): One projection config per grid.
         head (dict): Config of the :class:`SSPRLHead`.
-        num_patches (Sequence[int]): Patches per view of each local scale
+        num_patches (Sequence[int]): Patches per view of each local grid
             (g^2). Defaults to (4, 9).
         queue_start_epoch (int): First epoch that uses the queues.
         data_preprocessor (dict, optional): Config of the preprocessor.
@@ -48,11 +48,11 @@ class SSPRL(BaseSelfSupervisor):
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
         if len(necks) != len(num_patches) + 1 or \
-                self.head.num_scales != len(necks):
+                self.head.num_grids != len(necks):
             raise ValueError(
-                f'SSPRL: {len(num_patches) + 1} scales (num_patches='
-                f'{tuple(num_patches)}) need as many necks and head scales, '
-                f'got {len(necks)} and {self.head.num_scales}')
+                f'SSPRL: {len(num_patches) + 1} grids (num_patches='
+                f'{tuple(num_patches)}) need as many necks and head grids, '
+                f'got {len(necks)} and {self.head.num_grids}')
         self.necks = nn.ModuleList(MODELS.build(n) for n in necks)
         self.num_patches = tuple(num_patches)
         self.queue_start_epoch = queue_start_epoch
@@ -72,7 +72,7 @@ class SSPRL(BaseSelfSupervisor):
 
     def loss(self, inputs: List[torch.Tensor], data_samples: List[DataSample],
              **kwargs) -> Dict[str, torch.Tensor]:
-        """Pyramid and cross-scale losses of a batch of pyramid views."""
+        """Pyramid and cross-grid losses of a batch of pyramid views."""
         num_global = sum(self.head.num_crops)
         expected = num_global + 2 * sum(self.num_patches)
         if not isinstance(inputs, (list, tuple)) or len(inputs) != expected:
