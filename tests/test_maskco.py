@@ -3,6 +3,7 @@ loss step from the shipped config."""
 import copy
 import glob
 import os.path as osp
+import re
 import subprocess
 import sys
 
@@ -152,7 +153,6 @@ def test_loss_step_from_the_shipped_config(photo_dir):
 @pytest.mark.slow
 def test_backbone_targets_convert_a_maskco_checkpoint(tmp_path):
     cfg = Config.fromfile(IN1K)
-    cfg.model.backbone.depth = 18
     model = MODELS.build(cfg.model)
     path = str(tmp_path / 'maskco.pth')
     torch.save(dict(state_dict=model.state_dict()), path)
@@ -167,7 +167,13 @@ def test_backbone_targets_convert_a_maskco_checkpoint(tmp_path):
     assert torch.equal(state['roi_head.shared_head.layer4.0.conv1.weight'],
                        model.backbone.layer4[0].conv1.weight)
     assert not any(k.startswith(('encoder_k', 'mask_head')) for k in state)
+    assert 'EMA target' not in proc.stdout  # MaskCo's key net: momentum
+    assert 'encoder_k' in proc.stdout and 'not part of the backbone' in \
+        proc.stdout
+    # an FPN detector takes the backbone; its FPN and head start anew
     proc = subprocess.run([sys.executable, tool, path, out, '--to', 'mmdet'],
                           capture_output=True,
                           text=True)
-    assert proc.returncode == 2 and 'tile_head' in proc.stderr
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r'backbone +318 / 318', proc.stdout)
+    assert re.search(r'neck +0 / 48 +\(starts anew\)', proc.stdout)

@@ -165,7 +165,7 @@ def convert(method: str, ckpt: str, out: str) -> None:
         run([
             sys.executable,
             osp.join(ROOT, 'tools', 'model_converters', 'convert_mcl.py'),
-            ckpt, out, '--to', 'mmdet'
+            ckpt, out, '--to', 'mmdet', '--config', FINETUNE
         ], out + '.log')
         return
     state = torch.load(ckpt, map_location='cpu', weights_only=True)

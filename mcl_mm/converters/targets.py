@@ -74,8 +74,11 @@ def to_mmdet(state: State,
     if with_box_head:
         convs = _prefixed(state, 'tile_head.shared_convs.',
                           'roi_head.bbox_head.shared_convs.')
+        # a detector-style source's first box-head fc (SoCo's fc1)
+        convs.update(
+            _prefixed(state, 'box_fc.', 'roi_head.bbox_head.shared_fcs.0.'))
         out.update(convs)
-        groups['roi_head.bbox_head.shared_convs'] = len(convs)
+        groups['roi_head.bbox_head'] = len(convs)
     return out, groups
 
 
@@ -127,6 +130,8 @@ def to_detectron2(state: State) -> Tuple[dict, Dict[str, int]]:
         i, rest = k.split('.', 1)
         rest = re.sub(r'^conv\.', '', rest).replace('bn.', 'norm.')
         model[f'roi_heads.box_head.conv{int(i) + 1}.{rest}'] = v
+    for k, v in _prefixed(state, 'box_fc.').items():
+        model[f'roi_heads.box_head.fc1.{k}'] = v
     model = {
         k: v.numpy()
         for k, v in model.items() if not k.endswith('num_batches_tracked')
@@ -136,3 +141,42 @@ def to_detectron2(state: State) -> Tuple[dict, Dict[str, int]]:
     groups = dict(backbone=len(model) - fpn - head, fpn=fpn, box_head=head)
     return dict(
         model=model, __author__='mcl_mm', matching_heuristics=True), groups
+
+
+def to_mcl(online: State,
+           target: State,
+           steps: int = 1) -> Tuple[State, Dict[str, int]]:
+    """A state dict of mcl_mm's MCL model: the online network as it is, the
+    EMA target under ``target_net.module.{0,1,2}`` (backbone, neck, tile
+    head; the online network where the source kept no target).
+
+    Args:
+        online (State): Online weights in mcl_mm's names.
+        target (State): Target weights in the same names, or empty.
+        steps (int): The target's update count (``target_net.steps``):
+            mmpretrain's ``CosineEMA`` anneals its momentum by it, so a
+            continued run goes on from the source's iteration; never 0,
+            which would make the first update copy the online network over
+            the released target.
+
+    Returns:
+        tuple: The state dict and the number of tensors per group.
+    """
+    out = {
+        k: v
+        for k, v in online.items()
+        if k.startswith(('backbone.', 'neck.', 'tile_head.', 'head.'))
+    }
+    groups = {
+        part: sum(1 for k in out if k.startswith(part + '.'))
+        for part in ('backbone', 'neck', 'tile_head', 'head')
+    }
+    source = target or online
+    count = 0
+    for i, part in enumerate(('backbone.', 'neck.', 'tile_head.')):
+        for k, v in _prefixed(source, part).items():
+            out[f'target_net.module.{i}.{k}'] = v
+            count += 1
+    out['target_net.steps'] = torch.tensor(max(1, steps))
+    groups['target_net'] = count + 1
+    return out, groups

@@ -13,6 +13,7 @@ A pickled ``HistoryBuffer`` also names its statistics methods as
 reaches any attribute of any allowed object), so the name ``builtins.getattr``
 is bound to :func:`history_buffer_method`, which resolves only those methods.
 """
+import argparse
 import pickle
 from typing import Callable, List
 
@@ -21,7 +22,7 @@ import torch
 from mmengine.logging import HistoryBuffer
 
 
-def _numpy_globals() -> List[object]:
+def numpy_globals() -> List[object]:
     """The numpy callables and classes that pickled arrays/scalars name."""
     try:  # numpy >= 2
         from numpy._core.multiarray import _reconstruct, scalar
@@ -54,10 +55,12 @@ def history_buffer_method(obj: object, name: str) -> Callable:
 
 
 def mmengine_safe_globals() -> List[object]:
-    """list: The non-tensor types that mmengine 0.10.7 checkpoints hold."""
+    """list: The non-tensor types that mmengine 0.10.7 checkpoints hold,
+    and ``argparse.Namespace``, the options SoCo's released checkpoints
+    store under ``opt`` (a plain attribute holder)."""
     return [
-        HistoryBuffer, (history_buffer_method, 'builtins.getattr'),
-        *_numpy_globals()
+        argparse.Namespace, HistoryBuffer,
+        (history_buffer_method, 'builtins.getattr'), *numpy_globals()
     ]
 
 

@@ -10,7 +10,7 @@ NAME=$(basename "$CONFIG" .py)
 WORK_DIR=${WORK_DIR:-work_dirs/benchmarks/mmdetection/$NAME}
 mkdir -p "$WORK_DIR"
 python "$(dirname "$0")/../../model_converters/convert_mcl.py" "$CKPT" \
-    "$WORK_DIR/pretrained_$TARGET.pth" --to "$TARGET"
+    "$WORK_DIR/pretrained_$TARGET.pth" --to "$TARGET" --config "$CONFIG"
 LAUNCHER=pytorch; [ "$GPUS" -eq 0 ] && LAUNCHER=none
 mim train mmdet "$CONFIG" --gpus "$GPUS" --launcher "$LAUNCHER" \
     --work-dir "$WORK_DIR" \

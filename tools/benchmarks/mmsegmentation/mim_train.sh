@@ -9,7 +9,7 @@ NAME=$(basename "$CONFIG" .py)
 WORK_DIR=${WORK_DIR:-work_dirs/benchmarks/mmsegmentation/$NAME}
 mkdir -p "$WORK_DIR"
 python "$(dirname "$0")/../../model_converters/convert_mcl.py" "$CKPT" \
-    "$WORK_DIR/pretrained_mmseg.pth" --to mmseg
+    "$WORK_DIR/pretrained_mmseg.pth" --to mmseg --config "$CONFIG"
 LAUNCHER=pytorch; [ "$GPUS" -eq 0 ] && LAUNCHER=none
 mim train mmseg "$CONFIG" --gpus "$GPUS" --launcher "$LAUNCHER" \
     --work-dir "$WORK_DIR" \
