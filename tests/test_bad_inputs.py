@@ -67,8 +67,13 @@ def test_corrupt_jpeg_is_refused_naming_the_file(tmp_path, photo_dir):
     path = str(tmp_path / 'broken.jpg')
     with open(path, 'wb') as f:
         f.write(b'\xff\xd8\xff\xe0' + b'not a jpeg' * 20)
+    # off the training path (skip_bad=False) it raises, naming the file
+    pipeline = Compose([dict(type='LoadImageChecked')] +
+                       CFG.train_dataloader.dataset.pipeline[1:])
     with pytest.raises(Exception, match='broken.jpg'):
-        _pipeline()(dict(img_path=path))
+        pipeline(dict(img_path=path))
+    # in training it is skipped
+    assert _pipeline()(dict(img_path=path)) is None
 
 
 def test_empty_data_folder_is_refused_naming_it(tmp_path):
@@ -94,8 +99,22 @@ def test_file_list_naming_a_missing_file(tmp_path, photo_dir):
             with_label=False,
             pipeline=CFG.train_dataloader.dataset.pipeline))
     dataset[0]
-    with pytest.raises(FileNotFoundError, match='missing.jpg'):
-        dataset[1]
+    # training: the missing file is skipped, another index drawn, and the
+    # skip recorded with the reason
+    assert len(dataset[1]['inputs']) == 6
+    loader = dataset.pipeline.transforms[0]
+    assert 'cannot be read' in loader.skipped()[osp.join(
+        photo_dir, 'missing.jpg')]
+    # evaluation / tests: the same file raises, naming it
+    strict = DATASETS.build(
+        dict(
+            type='CustomDataset',
+            data_root=photo_dir,
+            ann_file=str(ann),
+            with_label=False,
+            pipeline=[dict(type='LoadImageChecked')]))
+    with pytest.raises(ValueError, match='missing.jpg: cannot be read'):
+        strict[1]
 
 
 def test_mean_std_of_wrong_length_is_refused():

@@ -4,6 +4,8 @@ custom_imports = dict(imports=['mcl_mm'], allow_failed_imports=False)
 custom_hooks = [
     dict(type='MontageBatchCheckHook'),
     dict(type='NonFiniteLossHook'),
+    # unreadable images are skipped (LoadImageChecked); stop past 10
+    dict(type='BadImageHook', max_bad_images=10),
 ]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),

@@ -32,7 +32,7 @@ colour = [
         prob=0.5),
 ]
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageChecked', skip_bad=True),
     dict(
         type='MaskCoViews',
         size=224,
@@ -69,4 +69,7 @@ train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
 auto_scale_lr = dict(base_batch_size=256)
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3))
-custom_hooks = [dict(type='NonFiniteLossHook')]
+custom_hooks = [
+    dict(type='NonFiniteLossHook'),
+    dict(type='BadImageHook', max_bad_images=10),
+]

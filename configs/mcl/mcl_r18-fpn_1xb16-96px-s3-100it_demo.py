@@ -46,7 +46,7 @@ train_dataloader = dict(
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
         _delete_=True,
-        type='CustomDataset',
+        type='ImageFolder',
         data_root='data/demo',
         with_label=False,
         pipeline=train_pipeline))

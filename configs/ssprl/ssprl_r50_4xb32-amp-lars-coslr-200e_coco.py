@@ -70,7 +70,7 @@ view_pipeline = [
         prob=0.5),
 ]
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageChecked', skip_bad=True),
     dict(type='PyramidViews', transforms=view_pipeline),
     dict(type='PackInputs'),
 ]
@@ -82,7 +82,7 @@ train_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(
-        type='CustomDataset',
+        type='ImageFolder',
         data_root='data/coco/',
         data_prefix='train2014/',
         with_label=False,
@@ -112,4 +112,6 @@ custom_hooks = [
     # 'prototype' names the prototypes and the correlation learners
     dict(type='FreezeByNameHook', frozen_iters=dict(prototype=648)),
     dict(type='NonFiniteLossHook'),
+    # unreadable images are skipped (LoadImageChecked); stop past 10
+    dict(type='BadImageHook', max_bad_images=10),
 ]

@@ -27,4 +27,6 @@ auto_scale_lr = dict(base_batch_size=256)
 custom_hooks = [
     dict(type='FreezeByNameHook', frozen_iters=dict(prototype=5005)),
     dict(type='NonFiniteLossHook'),
+    # unreadable images are skipped (LoadImageChecked); stop past 10
+    dict(type='BadImageHook', max_bad_images=10),
 ]

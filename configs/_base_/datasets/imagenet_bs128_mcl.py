@@ -77,7 +77,7 @@ view_pipeline2 = [
     dict(type='Solarize', thr=128, prob=0.2)
 ]
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageChecked', skip_bad=True),
     dict(
         type='MontageAssembly',
         num_levels=num_levels,

@@ -42,7 +42,7 @@ model = dict(
 # with the MCL side's view pipelines
 train_dataloader = dict(
     dataset=dict(pipeline=[
-        dict(type='LoadImageFromFile'),
+        dict(type='LoadImageChecked', skip_bad=True),
         dict(
             type='MontageAssembly',
             num_levels=1,
@@ -50,4 +50,7 @@ train_dataloader = dict(
             transforms=[{{_base_.view_pipeline1}}, {{_base_.view_pipeline2}}]),
         dict(type='PackInputs'),
     ]))
-custom_hooks = [dict(type='NonFiniteLossHook')]
+custom_hooks = [
+    dict(type='NonFiniteLossHook'),
+    dict(type='BadImageHook', max_bad_images=10),
+]

@@ -44,7 +44,7 @@ view_pipeline = [
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
 ]
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageChecked', skip_bad=True),
     dict(
         type='MontageAssembly',
         num_levels=num_levels,
@@ -77,4 +77,6 @@ default_hooks = dict(
 custom_hooks = [
     dict(type='MontageBatchCheckHook'),
     dict(type='NonFiniteLossHook'),
+    # unreadable images are skipped (LoadImageChecked); stop past 10
+    dict(type='BadImageHook', max_bad_images=10),
 ]
