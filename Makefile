@@ -14,9 +14,13 @@ demo: setup
 	$(PY) tools/prepare_demo_data.py data/demo
 	$(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_DIR)
 	$(PY) tools/visualize_montage.py $(DEMO_CONFIG) --out $(DEMO_DIR)/montages.png
+	$(PY) tools/analysis_tools/plot_curves.py $(DEMO_DIR)
 	@echo "checkpoint: $$(ls -t $(DEMO_DIR)/iter_*.pth | head -n 1)"
 	@echo "training log: $$(ls -t $(DEMO_DIR)/*/*.log | head -n 1)"
+	@echo "scalars (loss, std_l*, erank_l*, dense_probe/*): $$(ls -t $(DEMO_DIR)/*/vis_data/scalars.json | head -n 1)"
+	@echo "TensorBoard: .venv/bin/tensorboard --logdir $(DEMO_DIR)"
 	@echo "montages: $(DEMO_DIR)/montages.png"
+	@echo "curves: $(DEMO_DIR)/curves.png"
 
 # the demo checkpoint -> Mask R-CNN on the coins photo, COCO bbox/segm AP
 finetune-demo: setup

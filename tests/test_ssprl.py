@@ -149,8 +149,12 @@ def test_loss_steps_from_the_shipped_config(photo_dir):
         losses = model(data['inputs'], data['data_samples'], mode='loss')
         assert set(losses) == {
             'loss_global', 'loss_local1', 'loss_local2', 'loss_cross1',
-            'loss_cross2', 'queue_on'
+            'loss_cross2', 'queue_on', 'std_g0', 'std_g1', 'std_g2',
+            'erank_g0', 'erank_g1', 'erank_g2'
         }
+        for s in range(3):  # collapse metrics per grid, in their ranges
+            assert 0 < float(losses[f'std_g{s}']) < 1.5
+            assert 1 <= float(losses[f'erank_g{s}']) <= 128
         loss = sum(v for n, v in losses.items() if n.startswith('loss'))
         assert torch.isfinite(loss)
         optim.zero_grad()

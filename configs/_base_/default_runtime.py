@@ -11,3 +11,11 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
     checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3))
 log_processor = dict(window_size=50)
+# scalars.json (LocalVisBackend) and TensorBoard event files, both under
+# work_dir/<timestamp>/vis_data: `tensorboard --logdir work_dirs/...`
+visualizer = dict(
+    type='UniversalVisualizer',
+    vis_backends=[
+        dict(type='LocalVisBackend'),
+        dict(type='TensorboardVisBackend'),
+    ])

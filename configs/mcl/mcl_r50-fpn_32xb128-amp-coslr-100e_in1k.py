@@ -6,3 +6,11 @@ _base_ = [
     '../_base_/schedules/lars_coslr_100e.py',
     '../_base_/default_runtime.py',
 ]
+
+# the default hooks plus the dense probe (see _base_/models/mcl_r50_fpn.py)
+custom_hooks = [
+    dict(type='MontageBatchCheckHook'),
+    dict(type='NonFiniteLossHook'),
+    dict(type='BadImageHook', max_bad_images=10),
+    {{_base_.dense_probe}},
+]

@@ -27,3 +27,11 @@ param_scheduler = [
         convert_to_iter_based=True)
 ]
 train_cfg = dict(max_epochs=max_epochs)
+
+# the default hooks plus the dense probe (see _base_/models/mcl_r50_fpn.py)
+custom_hooks = [
+    dict(type='MontageBatchCheckHook'),
+    dict(type='NonFiniteLossHook'),
+    dict(type='BadImageHook', max_bad_images=10),
+    {{_base_.dense_probe}},
+]

@@ -64,3 +64,15 @@ model = dict(
             norm_cfg=norm_cfg),
         loss=dict(type='TileContrastiveLoss', temperature=1.0)),
 )
+# dense probe while pre-training (DenseProbeHook, added by the full-size
+# configs): frozen P2-P5 and C5 on a 200-image COCO val2017 subset, made with
+#   python tools/analysis_tools/make_probe_subset.py \
+#       data/coco/annotations/instances_val2017.json \
+#       data/coco/annotations/instances_val2017_probe200.json --num 200
+# (without that file the probe is off, with a warning)
+dense_probe = dict(
+    type='DenseProbeHook',
+    ann_file='data/coco/annotations/instances_val2017_probe200.json',
+    img_dir='data/coco/val2017',
+    size=224,
+    interval=5000)

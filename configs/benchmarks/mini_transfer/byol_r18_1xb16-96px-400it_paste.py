@@ -53,4 +53,6 @@ train_dataloader = dict(
 custom_hooks = [
     dict(type='NonFiniteLossHook'),
     dict(type='BadImageHook', max_bad_images=10),
+    # std / erank of the projections, as MCL logs per level
+    dict(type='CollapseMetricsHook', module='neck'),
 ]

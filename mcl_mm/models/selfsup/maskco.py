@@ -11,6 +11,7 @@ from mmpretrain.models.selfsup import BaseSelfSupervisor
 from mmpretrain.models.utils import batch_shuffle_ddp, batch_unshuffle_ddp
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
+from ..utils.collapse_metrics import collapse_metrics
 
 
 def boxes_to_rois(boxes: torch.Tensor) -> torch.Tensor:
@@ -179,4 +180,6 @@ class MaskCo(BaseSelfSupervisor):
 
         pos = (q * keys[:, 0]).sum(1, keepdim=True)
         neg = negative_logits(q, keys[:, 1:], self.intra_negatives)
-        return dict(loss=self.head.loss(pos, neg))
+        losses = dict(loss=self.head.loss(pos, neg))
+        losses.update(collapse_metrics(q))  # the query embeddings
+        return losses

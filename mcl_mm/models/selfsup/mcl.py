@@ -7,6 +7,7 @@ from torch import nn
 from mmpretrain.models.utils import CosineEMA
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
+from ..utils.collapse_metrics import collapse_metrics
 from ..utils.montage_encoder import encode_montages
 from .base_montage import BaseMontageModel
 
@@ -92,7 +93,9 @@ class MCL(BaseMontageModel):
 
         Returns:
             Dict[str, torch.Tensor]: Weighted losses per level (both
-            directions summed) and the mean positive / negative cosines.
+            directions summed), the mean positive / negative cosines and
+            the collapse metrics ``std_l{i}`` / ``erank_l{i}`` of the online
+            tile embeddings (:func:`collapse_metrics`).
         """
         views = self.split_views(inputs, pipelines=2)
         online = self.encoder
@@ -114,6 +117,10 @@ class MCL(BaseMontageModel):
             ]
 
         losses = {}
+        # collapse watch: per level, the online tile embeddings of both views
+        for i, (za, zb) in enumerate(zip(*tiles)):
+            for key, value in collapse_metrics(torch.cat([za, zb])).items():
+                losses[f'{key}_l{i}'] = value
         for a, b in ((0, 1), (1, 0)):
             for key, value in self.head.loss(tiles[a], tile_index[a],
                                              targets[b]).items():

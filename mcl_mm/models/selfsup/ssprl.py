@@ -8,6 +8,7 @@ from torch import nn
 from mmpretrain.models.selfsup import BaseSelfSupervisor
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
+from ..utils.collapse_metrics import collapse_metrics
 
 
 @MODELS.register_module()
@@ -90,4 +91,9 @@ class SSPRL(BaseSelfSupervisor):
             local_embs.append(
                 self._embed(inputs[start:start + 2 * m], self.necks[s]))
             start += 2 * m
-        return self.head.loss(global_emb, local_embs)
+        losses = self.head.loss(global_emb, local_embs)
+        # collapse watch per grid (grid 0: the global crops)
+        for s, emb in enumerate([global_emb, *local_embs]):
+            for key, value in collapse_metrics(emb).items():
+                losses[f'{key}_g{s}'] = value
+        return losses
