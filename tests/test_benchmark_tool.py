@@ -45,6 +45,7 @@ def test_ratios_divide_mcl_by_byol():
             step_time_s=3.,
             peak_memory_mb=10.,
             tiling_time_s=0.3,
+            device_augment_time_s=0.06,
             train_gflops_per_image=4.,
             forward_gflops_per_image=1.),
         BYOL=dict(
@@ -59,7 +60,8 @@ def test_ratios_divide_mcl_by_byol():
             peak_memory_mcl_over_byol=2.,
             train_flops_mcl_over_byol=2.,
             forward_flops_ours_over_authors=0.25,
-            tiling_share_of_mcl_step=0.1))
+            tiling_share_of_mcl_step=0.1,
+            device_augment_share_of_mcl_step=0.02))
 
 
 @pytest.mark.parametrize('levels', [1, 2, 3])
@@ -96,9 +98,11 @@ def test_authors_formulation_costs_more_than_ours():
 
 def test_data_profile_splits_pipeline_time_by_transform():
     files = jpeg_files(None)
-    # both at 224 px, as the command line sets them
+    # both at 224 px, as the command line sets them; MCL's CPU path first
+    cpu_path = dict(montage_options(3, 224))
+    cpu_path['model.data_preprocessor.augment_on_device'] = False
     configs = dict(
-        MCL=load_config(DEMO_CONFIG, montage_options(3, 224)),
+        MCL=load_config(DEMO_CONFIG, cpu_path),
         BYOL=load_config(BYOL, BYOL_R18))
     r = measure_pipelines(configs, files, rounds=1, profile=True)
     assert r['files'] == len(files) > 10
@@ -109,6 +113,13 @@ def test_data_profile_splits_pipeline_time_by_transform():
     assert mcl['ColorJitter'] > byol['ColorJitter'] > 0
     # the wrapper includes what it calls
     assert mcl['MontageAssembly'] >= mcl['ColorJitter']
+    # the device path (the default): no photometric step left on the CPU
+    configs['MCL'] = load_config(DEMO_CONFIG, montage_options(3, 224))
+    r = measure_pipelines(configs, files[:4], rounds=1, profile=True)
+    mcl = r['profile_ms_per_image']['MCL']
+    assert 'RandomResizedCrop' in mcl
+    for name in ('ColorJitter', 'RandomGrayscale', 'GaussianBlur', 'Solarize'):
+        assert name not in mcl, name
 
 
 @pytest.mark.slow

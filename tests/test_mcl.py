@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
 
+from mcl_mm.engine import apply_device_augment, apply_montage_geometry
 from mcl_mm.models import default_level_weights
 from mmpretrain.registry import MODELS
 from conftest import DEMO_CONFIG, ROOT
@@ -18,7 +19,8 @@ CONFIGS = sorted(
 
 
 def _model_cfg(path):
-    cfg = Config.fromfile(path)
+    # as MontageRunner does: the photometric steps move to the device
+    cfg = apply_device_augment(apply_montage_geometry(Config.fromfile(path)))
     model = copy.deepcopy(cfg.model)
     # as mmengine's Runner does
     model.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
@@ -54,6 +56,8 @@ def test_every_config_builds_and_trains_one_step(path):
     model_cfg.montage.resolution = resolution
     model = revert_sync_batchnorm(MODELS.build(model_cfg))
     model.init_weights()
+    if 'supervised' not in path:  # the device path is the default
+        assert [len(p) for p in model.data_preprocessor.augments] == [4, 4]
     multiple = model.tiler.batch_multiple
     batch = multiple * max(1, 4 // multiple)  # BN needs > 1 sample
     data = model.data_preprocessor(

@@ -59,7 +59,11 @@ fi
 
 "${PIP[@]}" -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/tests.txt" \
   -r "$ROOT/requirements/lint.txt"
-"${PIP[@]}" --no-deps --no-build-isolation -e "$ROOT"
+# an egg-link (legacy) editable install: mim finds model-index.yml through
+# the distribution's location, the repository; the runtime requirements may
+# have moved setuptools, so pin it again first
+"${PIP[@]}" -r "$ROOT/requirements/build.txt"
+"${PIP[@]}" --no-deps --no-build-isolation --no-use-pep517 -e "$ROOT"
 
 "$VENV/bin/python" - <<'EOF'
 import torch, mmcv, mmengine, mmpretrain, mmdet, mmseg

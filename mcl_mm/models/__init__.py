@@ -6,6 +6,7 @@ import mmdet.models.necks  # noqa: F401
 import mmdet.models.roi_heads.shared_heads  # noqa: F401
 
 from .backbones import *  # noqa: F401,F403
+from .data_preprocessors import *  # noqa: F401,F403
 from .heads import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .necks import *  # noqa: F401,F403

@@ -103,7 +103,8 @@ def print_models(results: dict) -> None:
     print(f"{'MCL authors':<12}{'':>45}"
           f"{results['MCL_authors']['forward_gflops_per_image']:>15.2f}")
     print(f"MCL montage tiling: {results['MCL']['tiling_time_s'] * 1e3:.2f} "
-          'ms per step')
+          'ms per step; photometric augmentation on the device: '
+          f"{results['MCL']['device_augment_time_s'] * 1e3:.2f} ms per step")
 
 
 def main():

@@ -2,8 +2,13 @@
 # applied once per montage level by MontageAssembly.
 dataset_type = 'ImageNet'
 data_root = 'data/imagenet/'
+# the photometric steps of the view pipelines below (colour jitter, grey,
+# blur, solarize) run batched on the device: MontageRunner moves them into
+# the preprocessor; `--cfg-options
+# model.data_preprocessor.augment_on_device=False` keeps them on the CPU
 data_preprocessor = dict(
-    type='SelfSupDataPreprocessor',
+    type='MontageDataPreprocessor',
+    augment_on_device=True,
     mean=[123.675, 116.28, 103.53],
     std=[58.395, 57.12, 57.375],
     to_rgb=True)

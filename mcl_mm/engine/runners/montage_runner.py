@@ -57,12 +57,74 @@ def apply_montage_geometry(cfg: Config) -> Config:
     return cfg
 
 
+def apply_device_augment(cfg: Config) -> Config:
+    """Move the photometric view transforms to the device.
+
+    When the model's data preprocessor is a ``MontageDataPreprocessor``
+    with ``augment_on_device=True``, the steps of every MontageAssembly view
+    pipeline that have a device twin (``RandomApply([ColorJitter])``,
+    ``RandomGrayscale``, ``GaussianBlur``, ``Solarize``; see
+    :func:`device_transform_of`) leave the pipeline and become the
+    preprocessor's ``augments``, in order and with the same arguments. With
+    ``augment_on_device=False`` (or another preprocessor) nothing changes:
+    the CPU workers run the whole recipe.
+
+    Args:
+        cfg (Config): A training config; changed in place.
+
+    Returns:
+        Config: ``cfg``.
+
+    Raises:
+        ValueError: If a CPU-only step follows a photometric one (the order
+            could not be kept).
+    """
+    from mcl_mm.models.data_preprocessors import device_transform_of
+    model = cfg.get('model', {})
+    pre = model.get('data_preprocessor') or cfg.get('data_preprocessor')
+    if not pre or pre.get('type') != 'MontageDataPreprocessor' or \
+            not pre.get('augment_on_device', True):
+        return cfg
+    assemblies = _assemblies(cfg.get('train_dataloader'))
+    if not assemblies:
+        return cfg
+    augments = None
+    for assembly in assemblies:
+        kept_pipelines, moved_pipelines = [], []
+        for pipeline in assembly['transforms']:
+            kept, moved = [], []
+            for step in pipeline:
+                device = device_transform_of(step)
+                if device is not None:
+                    moved.append(device)
+                elif moved:
+                    raise ValueError(
+                        f'{step.get("type")} follows a photometric step in '
+                        'a MontageAssembly view pipeline: it cannot stay on '
+                        'the CPU while those move to the device; set '
+                        'model.data_preprocessor.augment_on_device=False')
+                else:
+                    kept.append(step)
+            kept_pipelines.append(kept)
+            moved_pipelines.append(moved)
+        assembly['transforms'] = kept_pipelines
+        augments = augments or moved_pipelines
+    pre = dict(pre, augments=augments)
+    cfg.model['data_preprocessor'] = pre
+    print_log(
+        'photometric view augmentation on the device: ' +
+        '; '.join(', '.join(t['type'] for t in p) for p in augments),
+        logger='current')
+    return cfg
+
+
 @RUNNERS.register_module()
 class MontageRunner(Runner):
     """mmengine's ``Runner`` for montage models: before building anything,
     the training pipeline takes its geometry from ``model.montage``
     (:func:`apply_montage_geometry`), so ``--cfg-options
-    model.montage.scales=(1,2)`` changes the whole run.
+    model.montage.scales=(1,2)`` changes the whole run, and the photometric
+    view transforms move to the device (:func:`apply_device_augment`).
 
     Selected with ``runner_type = 'MontageRunner'`` in a config. It is
     registered in mmengine's root ``RUNNERS``: training scripts build the
@@ -79,4 +141,5 @@ class MontageRunner(Runner):
         Returns:
             Runner: The runner.
         """
-        return super().from_cfg(apply_montage_geometry(cfg))
+        return super().from_cfg(
+            apply_device_augment(apply_montage_geometry(cfg)))

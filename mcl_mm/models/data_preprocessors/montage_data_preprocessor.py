@@ -1,0 +1,101 @@
+# Copyright (c) mcl_mm contributors. All rights reserved.
+from typing import List, Optional, Sequence
+
+import torch
+from torch import nn
+
+from mmpretrain.models.utils import SelfSupDataPreprocessor
+from mmpretrain.registry import MODELS
+from ..utils.montage_geometry import split_views
+from .device_transforms import DEVICE_TRANSFORMS, build_device_transform
+
+
+@MODELS.register_module()
+class MontageDataPreprocessor(SelfSupDataPreprocessor):
+    """mmpretrain's ``SelfSupDataPreprocessor`` that also runs the
+    photometric part of each view pipeline on the device.
+
+    During training, the view batches of pipeline ``p`` (levels ``0..S-1``,
+    :func:`split_views`) pass ``augments[p]`` in order, on RGB floats in
+    [0, 255] before normalisation, each image copy with its own random
+    parameters, before they are tiled; evaluation passes nothing.
+    ``augments`` uses the CPU transforms' names and arguments
+    (:data:`DEVICE_TRANSFORMS`); :class:`MontageRunner` moves them there
+    from the training pipeline when ``augment_on_device`` is True, so the
+    CPU workers only decode, crop, resize and flip.
+
+    Args:
+        augments (Sequence[Sequence[dict]]): Per view pipeline, the device
+            transforms. Defaults to none.
+        augment_on_device (bool): Whether :class:`MontageRunner` moves the
+            photometric transforms here. False keeps them on the CPU (the
+            authors' recipe, exactly). Defaults to True.
+        **kwargs: ``SelfSupDataPreprocessor``'s arguments.
+    """
+
+    def __init__(self,
+                 augments: Sequence[Sequence[dict]] = (),
+                 augment_on_device: bool = True,
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.augment_on_device = augment_on_device
+        self.augments = nn.ModuleList(
+            nn.Sequential(*(build_device_transform(t) for t in pipeline))
+            for pipeline in augments)
+
+    def augment(self, views: List[torch.Tensor]) -> List[torch.Tensor]:
+        """Apply each pipeline's device transforms to its views."""
+        pipelines = len(self.augments)
+        if not pipelines:
+            return views
+        num_levels = len(views) // pipelines
+        out = []
+        for augment, levels in zip(
+                self.augments,
+                split_views(views, num_levels, pipelines,
+                            'MontageDataPreprocessor')):
+            out.extend(augment(v) for v in levels)
+        return out
+
+    def forward(self, data: dict, training: bool = False) -> dict:
+        """Cast to the device, RGB float, augment (training), normalise.
+
+        Args:
+            data (dict): ``inputs`` (a list of uint8 view batches) and
+                ``data_samples``.
+            training (bool): Whether to augment.
+
+        Returns:
+            dict: ``inputs`` (list of normalised views) and
+            ``data_samples``.
+        """
+        inputs, samples = self.cast_data(
+            [data['inputs'], data.get('data_samples')])
+        if not isinstance(inputs, list):
+            raise ValueError('MontageDataPreprocessor expects a list of '
+                             'view batches (MontageAssembly)')
+        views = [(x[:, [2, 1, 0]] if self._channel_conversion else x).float()
+                 for x in inputs]
+        if training:
+            views = self.augment(views)
+        if self._enable_normalize:
+            views = [(v - self.mean) / self.std for v in views]
+        return dict(inputs=views, data_samples=samples)
+
+
+def device_transform_of(transform: dict) -> Optional[dict]:
+    """The device transform replacing a CPU pipeline step, or None.
+
+    ``RandomApply`` of one transform becomes that transform with the
+    ``RandomApply`` probability (``prob``).
+    """
+    name = transform.get('type')
+    if name == 'RandomApply' and len(transform.get('transforms', [])) == 1:
+        inner = dict(transform['transforms'][0])
+        if DEVICE_TRANSFORMS.get(inner.get('type')) is None:
+            return None
+        inner['prob'] = transform.get('prob', 1.0)
+        return inner
+    if DEVICE_TRANSFORMS.get(name) is None:
+        return None
+    return dict(transform)

@@ -1,0 +1,169 @@
+"""The photometric view augmentation on the device, against the CPU ops it
+replaces (tolerances in grey levels of mean absolute difference)."""
+import glob
+import os.path as osp
+
+import mmcv
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from PIL import Image
+
+from mcl_mm.engine import apply_device_augment, apply_montage_geometry
+from mcl_mm.models.data_preprocessors import (DEVICE_TRANSFORMS,
+                                              MontageDataPreprocessor,
+                                              build_device_transform)
+from mmpretrain.registry import TRANSFORMS
+from conftest import DEMO_CONFIG
+
+
+@pytest.fixture(scope='module')
+def photo(photo_dir):
+    """A real photo: uint8 BGR (CPU side) and float RGB (device side)."""
+    path = sorted(glob.glob(osp.join(photo_dir, '*.png')))[1]
+    rgb = np.asarray(Image.open(path).convert('RGB').resize((96, 72)))
+    bgr = np.ascontiguousarray(rgb[..., ::-1])
+    x = torch.from_numpy(rgb.copy()).permute(2, 0, 1)[None].float()
+    return bgr, x
+
+
+def _diff(device: torch.Tensor, cpu_bgr: np.ndarray) -> float:
+    ours = device[0].permute(1, 2, 0).round().clamp(0, 255).numpy()
+    return float(np.abs(ours - cpu_bgr[..., ::-1].astype(float)).mean())
+
+
+JITTER = DEVICE_TRANSFORMS.get('ColorJitter')
+
+
+@pytest.mark.parametrize('op, factor, cpu, tolerance', [
+    ('brightness', 1.3,
+     lambda i, f: mmcv.adjust_brightness(i, f, backend='pillow'), 1.0),
+    ('contrast', 0.6,
+     lambda i, f: mmcv.adjust_contrast(i, f, backend='pillow'), 1.0),
+    ('saturation', 0.5,
+     lambda i, f: mmcv.adjust_color(i, alpha=f, backend='pillow'), 1.0),
+    ('hue', 0.08, lambda i, f: mmcv.adjust_hue(i, f, backend='pillow'), 1.0),
+    ('hue', -0.1, lambda i, f: mmcv.adjust_hue(i, f, backend='pillow'), 1.0),
+])
+def test_colour_jitter_ops_match_the_pillow_ops(photo, op, factor, cpu,
+                                                tolerance):
+    bgr, x = photo
+    ours = getattr(JITTER, op)(x.clone(), torch.tensor([factor]))
+    assert _diff(ours, cpu(bgr, factor)) < tolerance
+
+
+def test_grayscale_blur_and_solarize_match_the_cpu_ops(photo):
+    bgr, x = photo
+    weights = (0.114, 0.587, 0.2989)
+    cpu = TRANSFORMS.build(
+        dict(
+            type='RandomGrayscale',
+            prob=1.,
+            keep_channels=True,
+            channel_weights=weights))(dict(img=bgr.copy()))['img']
+    grey = build_device_transform(
+        dict(type='RandomGrayscale', prob=1., channel_weights=weights))
+    assert _diff(grey(x), cpu) < 1.0  # the CPU op truncates
+    for sigma in (0.5, 1.2, 2.0):
+        cpu = TRANSFORMS.build(
+            dict(type='GaussianBlur', radius=sigma,
+                 prob=1.))(dict(img=bgr.copy()))['img']
+        blur = build_device_transform(
+            dict(type='GaussianBlur', magnitude_range=(sigma, sigma), prob=1.))
+        # Pillow approximates the Gaussian by box filters
+        assert _diff(blur(x), cpu) < 1.0, sigma
+    cpu = TRANSFORMS.build(dict(type='Solarize', thr=128,
+                                prob=1.))(dict(img=bgr.copy()))['img']
+    solarize = build_device_transform(dict(type='Solarize', thr=128, prob=1.))
+    assert _diff(solarize(x), cpu) == 0
+
+
+def test_every_copy_draws_its_own_parameters(photo):
+    _, x = photo
+    torch.manual_seed(0)
+    jitter = build_device_transform(
+        dict(
+            type='ColorJitter',
+            brightness=0.4,
+            contrast=0.4,
+            saturation=0.2,
+            hue=0.1,
+            prob=1.))
+    copies = jitter(x.repeat(4, 1, 1, 1))
+    for i in range(4):
+        for j in range(i + 1, 4):
+            assert (copies[i] - copies[j]).abs().mean() > 0.5
+    blur = build_device_transform(
+        dict(type='GaussianBlur', magnitude_range=(0.1, 2.0), prob=1.))
+    blurred = blur(x.repeat(2, 1, 1, 1))
+    assert (blurred[0] - blurred[1]).abs().mean() > 0.05
+
+
+@pytest.mark.parametrize('cfg, prob', [
+    (dict(type='Solarize', thr=128, prob=0.2), 0.2),
+    (dict(
+        type='RandomGrayscale',
+        prob=0.2,
+        channel_weights=(0.114, 0.587, 0.2989)), 0.2),
+    (dict(type='ColorJitter', brightness=0.4, prob=0.8), 0.8),
+    (dict(type='GaussianBlur', magnitude_range=(0.1, 2.0), prob=0.1), 0.1),
+])
+def test_probabilities_over_many_draws(cfg, prob):
+    torch.manual_seed(1)
+    n = 4000
+    # a coloured ramp: every op changes it when applied
+    ramp = torch.linspace(10, 240, 16)
+    x = torch.stack([
+        ramp.view(1, 16).expand(16, 16),
+        ramp.view(16, 1).expand(16, 16),
+        torch.full((16, 16), 60.)
+    ])[None].repeat(n, 1, 1, 1)
+    out = build_device_transform(cfg)(x)
+    changed = ((out - x).abs().flatten(1).amax(1) > 1e-3).float().mean()
+    bound = 4 * (prob * (1 - prob) / n)**0.5  # 4 standard deviations
+    assert abs(float(changed) - prob) < bound
+
+
+def test_runner_moves_the_photometric_steps_and_keeps_the_rest():
+    cfg = apply_device_augment(
+        apply_montage_geometry(Config.fromfile(DEMO_CONFIG)))
+    assembly = cfg.train_dataloader.dataset.pipeline[1]
+    for pipeline in assembly.transforms:
+        assert [t['type']
+                for t in pipeline] == ['RandomResizedCrop', 'RandomFlip']
+    a, b = cfg.model.data_preprocessor.augments
+    assert [t['type'] for t in a] == [
+        'ColorJitter', 'RandomGrayscale', 'GaussianBlur', 'Solarize'
+    ]
+    assert [t['prob'] for t in a] == [0.8, 0.2, 1.0, 0.0]
+    assert [t['prob'] for t in b] == [0.8, 0.2, 0.1, 0.2]
+    assert a[0]['hue'] == 0.1 and a[1]['channel_weights'] == (0.114, 0.587,
+                                                              0.2989)
+    # one switch keeps the authors' CPU recipe
+    cpu = Config.fromfile(DEMO_CONFIG)
+    cpu.merge_from_dict({'data_preprocessor.augment_on_device': False})
+    apply_device_augment(cpu)
+    assert len(cpu.train_dataloader.dataset.pipeline[1].transforms[0]) == 6
+
+
+def test_preprocessor_keeps_view_order_and_augments_in_training_only():
+    mean, std = [123.675, 116.28, 103.53], [58.395, 57.12, 57.375]
+    pre = MontageDataPreprocessor(
+        augments=[[dict(type='Solarize', thr=0, prob=1.)], []],
+        mean=mean,
+        std=std,
+        to_rgb=True)
+    views = [
+        torch.randint(0, 256, (2, 3, s, s), dtype=torch.uint8) for s in (16, 8)
+    ] * 2  # A_0, A_1, B_0, B_1
+    train = pre(dict(inputs=views, data_samples=None), True)['inputs']
+    evaluation = pre(dict(inputs=views, data_samples=None))['inputs']
+    m, s = torch.tensor(mean).view(1, 3, 1,
+                                   1), torch.tensor(std).view(1, 3, 1, 1)
+    for k, v in enumerate(views):
+        rgb = v[:, [2, 1, 0]].float()
+        torch.testing.assert_close(evaluation[k], (rgb - m) / s)
+        # view A (levels 0 and 1) inverted, view B untouched
+        expected = 255 - rgb if k < 2 else rgb
+        torch.testing.assert_close(train[k], (expected - m) / s)
