@@ -85,7 +85,11 @@ def _train(it):
 def test_curve_reading_counts_silent_epochs_as_zero(tmp_path):
     # epoch 2 was evaluated but the model detected nothing: no AP logged
     run = _scalars(tmp_path, [_train(2), _val(2), _train(4), _val(4, 0.25)])
-    assert mini_transfer.read_curve(run, 4) == [
+    curve = [{
+        k: p[k]
+        for k in ('epoch', 'bbox', 'segm')
+    } for p in mini_transfer.read_curve(run, 4)]
+    assert curve == [
         dict(epoch=2, bbox=0.0, segm=0.0),
         dict(epoch=4, bbox=25.0, segm=12.5)
     ]
@@ -216,3 +220,25 @@ def test_finished_stages_are_reused_not_rerun(tmp_path, monkeypatch):
             'mcl', 0, None,
             mini_transfer.Settings(finetune_epochs=4, data_dir=str(tmp_path)),
             str(tmp_path / 'ft'))
+
+
+def test_equal_flops_gives_byol_more_iterations_and_same_rest(tmp_path):
+    settings = mini_transfer.Settings(
+        data_dir=str(tmp_path), pretrain_iters=30, flops_ratio=1.332)
+    assert mini_transfer.methods(settings) == ['mcl', 'byol', 'byol_flops']
+    cfg = mini_transfer.pretrain_config('byol_flops', 3, settings)
+    assert cfg.model.type == 'BYOL' and cfg.train_cfg.max_iters == 40
+    assert cfg.param_scheduler[-1]['end'] == 40
+    equal = mini_transfer.pretrain_config('byol', 3, settings)
+    assert equal.train_cfg.max_iters == 30
+    assert equal.optim_wrapper == cfg.optim_wrapper
+    assert mini_transfer.methods(mini_transfer.Settings()) == ['mcl', 'byol']
+
+
+def test_curve_carries_ap75_and_small_object_ap(tmp_path):
+    row = _val(1, 0.3)
+    row.update({'coco/bbox_mAP_75': 0.25, 'coco/bbox_mAP_s': 0.125})
+    curve = mini_transfer.read_curve(_scalars(tmp_path, [_train(8), row]), 1)
+    assert curve == [
+        dict(epoch=1, bbox=30.0, segm=15.0, bbox_AP75=25.0, bbox_AP_s=12.5)
+    ]

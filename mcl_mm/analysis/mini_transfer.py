@@ -31,6 +31,18 @@ PRETRAIN = dict(
 FINETUNE = osp.join(CFG_DIR, 'mask-rcnn_r18-fpn-conv_1xb4-10e_paste.py')
 INITS = ('mcl', 'byol', 'random')
 Curve = List[Dict[str, float]]
+# curve entry -> mmdet CocoMetric scalar (AP in %)
+CURVE_KEYS = dict(
+    bbox='coco/bbox_mAP',
+    segm='coco/segm_mAP',
+    bbox_AP75='coco/bbox_mAP_75',
+    bbox_AP_s='coco/bbox_mAP_s')
+# evidence metric -> curve entry
+EVIDENCE_METRICS = dict(
+    bbox_AP='bbox',
+    segm_AP='segm',
+    bbox_AP75='bbox_AP75',
+    bbox_AP_s='bbox_AP_s')
 
 
 @dataclass
@@ -44,6 +56,12 @@ class Settings:
         pretrain_batch (int): Pre-training batch size.
         finetune_epochs (int): Fine-tuning epochs.
         gpus (int): GPUs per run; 0 trains on the CPU.
+        flops_ratio (float, optional): Also pre-train BYOL for this many
+            times the iterations (``byol_flops``): equal FLOPs, MCL's
+            training step costing that much more (1.332 measured by
+            ``benchmark.py``). None: equal steps only.
+        probe (bool): Dense-probe every pre-trained checkpoint on the test
+            split (:func:`dense_probe`).
     """
     data_dir: str = 'data/paste'
     seeds: List[int] = field(default_factory=lambda: [0, 1])
@@ -51,6 +69,8 @@ class Settings:
     pretrain_batch: int = 16
     finetune_epochs: int = 10
     gpus: int = 0
+    flops_ratio: Optional[float] = None
+    probe: bool = False
 
 
 def pretrain_schedule(iters: int, warmup: int = 10) -> List[dict]:
@@ -115,10 +135,18 @@ def run(cmd: List[str], log: str) -> float:
     return time.time() - start
 
 
+def pretrain_iters(method: str, settings: Settings) -> int:
+    """Iterations of ``method``: ``byol_flops`` gets BYOL the FLOPs of
+    MCL's iterations."""
+    if method == 'byol_flops':
+        return int(round(settings.pretrain_iters * settings.flops_ratio))
+    return settings.pretrain_iters
+
+
 def pretrain_config(method: str, seed: int, settings: Settings) -> Config:
     """The pre-training config of ``method`` for one seed."""
-    iters = settings.pretrain_iters
-    cfg = Config.fromfile(PRETRAIN[method])
+    iters = pretrain_iters(method, settings)
+    cfg = Config.fromfile(PRETRAIN[method.split('_')[0]])
     cfg.train_cfg.max_iters = iters
     cfg.param_scheduler = pretrain_schedule(iters)
     cfg.default_hooks.checkpoint.interval = iters
@@ -131,7 +159,7 @@ def pretrain_config(method: str, seed: int, settings: Settings) -> Config:
 
 def pretrain(method: str, seed: int, settings: Settings, work_dir: str) -> str:
     """Pre-train ``method`` (or reuse a finished run); its checkpoint."""
-    iters = settings.pretrain_iters
+    iters = pretrain_iters(method, settings)
     ckpt = osp.join(work_dir, f'iter_{iters}.pth')
     if osp.isfile(ckpt):  # a re-run goes on where the last one stopped
         print(f'  reusing {ckpt}', flush=True)
@@ -247,9 +275,10 @@ def read_curve(work_dir: str, epochs: int) -> Curve:
             row = json.loads(line)
             if 'lr' in row:
                 continue
-            found[row['step']] = dict(
-                bbox=100 * row.get('coco/bbox_mAP', 0.0),
-                segm=100 * row.get('coco/segm_mAP', 0.0))
+            found[row['step']] = {
+                name: 100 * row.get(key, 0.0)
+                for name, key in CURVE_KEYS.items()
+            }
     if epochs not in found:
         raise ValueError(
             f'{files[-1]}: no evaluation of the last epoch ({epochs}) of '
@@ -323,23 +352,69 @@ def plot(curves: Dict[str, Dict[int, Curve]], path: str) -> None:
     fig.savefig(path, dpi=100)
 
 
+def probe_checkpoint(ckpt: str, settings: Settings) -> Dict[str, float]:
+    """The dense probe of a pre-trained checkpoint on the test split (kept
+    next to it as ``probe.json``, so a re-run reuses it)."""
+    out = osp.join(osp.dirname(ckpt), 'probe.json')
+    if osp.isfile(out):
+        with open(out) as f:
+            return json.load(f)
+    from mcl_mm.evaluation.dense_probe import ProbeSet, dense_probe
+    from mcl_mm.evaluation.probe_model import probe_net_from_file
+    data = osp.abspath(settings.data_dir)
+    probe = ProbeSet(
+        osp.join(data, 'annotations', 'test.json'),
+        osp.join(data, 'test'),
+        size=96)
+    net, _ = probe_net_from_file(ckpt)
+    result = dense_probe(net, probe)
+    with open(out, 'w') as f:
+        json.dump(result, f)
+    return result
+
+
+def methods(settings: Settings) -> List[str]:
+    """The pre-trained initialisations of a run."""
+    return ['mcl', 'byol'] + (['byol_flops'] if settings.flops_ratio else [])
+
+
 def run_all(settings: Settings, work_dir: str) -> Dict[str, dict]:
     """Every stage for every seed (finished ones reused), then the summary.
 
     Returns:
-        Dict[str, dict]: ``table`` (see :func:`summarise`) and ``curves``.
+        Dict[str, dict]: ``table`` (see :func:`summarise`), ``curves`` and
+        ``per_seed`` (evidence metric -> init -> value per seed, in seed
+        order; the probe's ``dense_probe_<metric>`` with ``probe``).
     """
-    curves: Dict[str, Dict[int, Curve]] = {i: {} for i in INITS}
+    inits = methods(settings) + ['random']
+    curves: Dict[str, Dict[int, Curve]] = {i: {} for i in inits}
+    probes: Dict[str, Dict[str, List[float]]] = {}
     for seed in settings.seeds:
         print(f'seed {seed}', flush=True)
         loads = dict(random=None)
-        for method in ('mcl', 'byol'):
+        for method in methods(settings):
             wd = osp.join(work_dir, f'pretrain_{method}_seed{seed}')
             ckpt = pretrain(method, seed, settings, wd)
             loads[method] = osp.join(wd, f'{method}_for_mmdet.pth')
-            convert(method, ckpt, loads[method])
-        for init in INITS:
+            convert(method.split('_')[0], ckpt, loads[method])
+            if settings.probe:
+                for k, v in probe_checkpoint(ckpt, settings).items():
+                    probes.setdefault(f'dense_probe_{k}',
+                                      {}).setdefault(method, []).append(v)
+        for init in inits:
             wd = osp.join(work_dir, f'finetune_{init}_seed{seed}')
             finetune(init, seed, loads[init], settings, wd)
             curves[init][seed] = read_curve(wd, settings.finetune_epochs)
-    return dict(table=summarise(curves), curves=curves)
+    per_seed = {
+        metric: {
+            init: [by_seed[s][-1][entry] for s in settings.seeds]
+            for init, by_seed in curves.items()
+        }
+        for metric, entry in EVIDENCE_METRICS.items()
+    }
+    per_seed.update(probes)
+    return dict(
+        table=summarise({i: curves[i]
+                         for i in INITS}),
+        curves=curves,
+        per_seed=per_seed)

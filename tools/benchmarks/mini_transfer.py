@@ -7,7 +7,9 @@ for every seed: pre-train MCL and mmpretrain's BYOL with the same backbone
 same Mask R-CNN R18-FPN-CONV from each checkpoint and from random init;
 then print bbox / segm AP of the last epoch on the held-out test split (mean
 and spread over the seeds), write ``results.json``, ``results.md`` and a
-plot of the fine-tuning AP curves ``curves.png`` under the work dir. The
+plot of the fine-tuning AP curves ``curves.png`` under the work dir, and
+``evidence.json`` (per-seed AP, AP75, AP_small, probe metrics and the paired
+differences MCL - BYOL / MCL - random with 95 % t intervals). The
 stages are :mod:`mcl_mm.analysis.mini_transfer`; finished ones are reused.
 
 Example (the default size; the time it took is in README)::
@@ -22,9 +24,11 @@ import argparse
 import json
 import os
 import os.path as osp
+import sys
 import time
 
 from mcl_mm.analysis.mini_transfer import Settings, markdown, plot, run_all
+from mcl_mm.analysis.paired_stats import evidence_results
 
 
 def parse_args() -> argparse.Namespace:
@@ -43,6 +47,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--num-test', type=int, default=32)
     parser.add_argument(
         '--gpus', type=int, default=0, help='GPUs per run (0: CPU)')
+    parser.add_argument(
+        '--equal-flops',
+        type=float,
+        metavar='RATIO',
+        help='also pre-train BYOL for RATIO x the iterations (equal FLOPs; '
+        '1.332 measured by benchmark.py)')
+    parser.add_argument(
+        '--probe',
+        action='store_true',
+        help='dense-probe every pre-trained checkpoint on the test split')
     return parser.parse_args()
 
 
@@ -61,7 +75,9 @@ def main() -> None:
         pretrain_iters=args.pretrain_iters,
         pretrain_batch=args.pretrain_batch,
         finetune_epochs=args.finetune_epochs,
-        gpus=args.gpus)
+        gpus=args.gpus,
+        flops_ratio=args.equal_flops,
+        probe=args.probe)
     results = run_all(settings, work_dir)
     text = markdown(results['table'], args.seeds)
     with open(osp.join(work_dir, 'results.json'), 'w') as f:
@@ -71,6 +87,19 @@ def main() -> None:
             indent=1)
     with open(osp.join(work_dir, 'results.md'), 'w') as f:
         f.write(text + '\n')
+    # the paired evidence (95 % t intervals over seeds of the per-seed
+    # differences), docs/evidence/results.json's schema
+    with open(osp.join(work_dir, 'evidence.json'), 'w') as f:
+        json.dump(
+            evidence_results(
+                args.seeds, results['per_seed'],
+                dict(
+                    vars(args),
+                    command=' '.join(sys.argv),
+                    interval='95 % t interval over seeds of the paired '
+                    'differences')),
+            f,
+            indent=1)
     plot(results['curves'], osp.join(work_dir, 'curves.png'))
     print(text)
     print(f'total {(time.time() - start) / 60:.1f} min; results, curves.png '

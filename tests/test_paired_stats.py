@@ -1,0 +1,36 @@
+"""The evidence statistics against hand-computed intervals."""
+import pytest
+
+from mcl_mm.analysis.paired_stats import evidence_results, paired, t_interval
+
+
+def test_t_interval_against_a_hand_computation():
+    # mean 3, sd sqrt(2.5) = 1.5811, se 0.7071, t(4, 0.975) = 2.776
+    r = t_interval([1, 2, 3, 4, 5])
+    assert r['mean'] == pytest.approx(3)
+    assert r['ci95'] == pytest.approx([3 - 1.9630, 3 + 1.9630], abs=1e-3)
+    # two seeds: t(1) = 12.706; diffs 1 and 3: mean 2, sd 1.4142
+    assert t_interval([1,
+                       3])['ci95'] == pytest.approx([2 - 12.706, 2 + 12.706],
+                                                    abs=1e-3)
+    with pytest.raises(ValueError, match='2 or more seeds'):
+        t_interval([1.0])
+
+
+def test_paired_differences_keep_the_seed_pairing():
+    per_seed = dict(
+        bbox_AP=dict(
+            mcl=[10., 12., 14.], byol=[9., 12., 11.], random=[5., 6., 7.]),
+        dense_probe_miou_all=dict(mcl=[.5, .6], byol=[.4, .4]))
+    out = paired(per_seed)
+    # differences 1, 0, 3 (not the difference of the means alone)
+    assert out['bbox_AP']['mcl-byol']['mean'] == pytest.approx(4 / 3)
+    assert out['bbox_AP']['mcl-random']['mean'] == pytest.approx(6)
+    # differences 5, 6, 7: sd 1, se 0.5774, t(2, 0.975) = 4.303
+    assert out['bbox_AP']['mcl-random']['ci95'] == pytest.approx(
+        [6 - 2.4843, 6 + 2.4843], abs=1e-3)
+    assert set(out['dense_probe_miou_all']) == {'mcl-byol'}
+    with pytest.raises(ValueError, match='paired'):
+        paired(dict(bbox_AP=dict(mcl=[1., 2.], byol=[1.])))
+    results = evidence_results([0, 1, 2], per_seed, dict(command='x'))
+    assert list(results) == ['seeds', 'per_seed', 'paired', 'settings']
