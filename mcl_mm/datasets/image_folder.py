@@ -1,4 +1,5 @@
 # Copyright (c) mcl_mm contributors. All rights reserved.
+import logging
 import os
 import os.path as osp
 from typing import List, Sequence
@@ -61,5 +62,5 @@ class ImageFolder(CustomDataset):
                 f'extension is not one of {", ".join(self.extensions)}): '
                 f'{names}',
                 logger='current',
-                level=30)
+                level=logging.WARNING)
         return samples

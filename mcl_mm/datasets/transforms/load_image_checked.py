@@ -1,5 +1,6 @@
 # Copyright (c) mcl_mm contributors. All rights reserved.
 import hashlib
+import logging
 import os
 import os.path as osp
 import tempfile
@@ -64,7 +65,7 @@ class LoadImageChecked(BaseTransform):
             print_log(
                 f'skipping an unreadable image, {err}',
                 logger='current',
-                level=30)
+                level=logging.WARNING)
         name = hashlib.sha1(err.path.encode()).hexdigest()
         with open(osp.join(self.record_dir, name), 'w') as f:
             f.write(f'{err.path}\t{err.reason}')

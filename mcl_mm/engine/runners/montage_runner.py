@@ -7,6 +7,8 @@ from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from ...models.data_preprocessors import device_transform_of
+
 ASSEMBLY_TYPES = ('MontageAssembly', 'mmpretrain.MontageAssembly')
 
 
@@ -79,7 +81,6 @@ def apply_device_augment(cfg: Config) -> Config:
         ValueError: If a CPU-only step follows a photometric one (the order
             could not be kept).
     """
-    from mcl_mm.models.data_preprocessors import device_transform_of
     model = cfg.get('model', {})
     pre = model.get('data_preprocessor') or cfg.get('data_preprocessor')
     if not pre or pre.get('type') != 'MontageDataPreprocessor' or \
