@@ -15,7 +15,7 @@ never updated and its BN statistics are not touched.
 """
 import math
 import os.path as osp
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -270,16 +270,3 @@ def dense_probe(model: nn.Module,
         results['knn_top1'] = region_knn(pyramid, probe.boxes, probe.split,
                                          probe.images.size(-1))
     return results
-
-
-def build_probe_set(ann_file: str,
-                    img_dir: str,
-                    size: int,
-                    data_preprocessor: Optional[dict] = None) -> ProbeSet:
-    """A :class:`ProbeSet` normalised as ``data_preprocessor`` would."""
-    kwargs = {}
-    if data_preprocessor:
-        for key in ('mean', 'std'):
-            if data_preprocessor.get(key) is not None:
-                kwargs[key] = tuple(data_preprocessor[key])
-    return ProbeSet(ann_file, img_dir, size, **kwargs)
