@@ -18,6 +18,8 @@ from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import DefaultScope
 
+from .state_dict import prefixed
+
 Shapes = Dict[str, Tuple[int, ...]]
 
 
@@ -181,17 +183,15 @@ def planned_load(
     init_cfg = (cfg.model.get('backbone') or {}).get('init_cfg') or {}
     if cfg.get('load_from') or init_cfg.get('type') != 'Pretrained':
         revised = {
-            (k[len('module.'):] if k.startswith('module.') else k): v
-            for k, v in state.items()
+            k: v
+            for k, v in state.items() if not k.startswith('module.')
         }
+        revised.update(prefixed(state, 'module.'))
         return revised, 'load_from (whole model)'
     prefix = init_cfg.get('prefix')
     if prefix:
         prefix = prefix if prefix.endswith('.') else prefix + '.'
-        state = {
-            k[len(prefix):]: v
-            for k, v in state.items() if k.startswith(prefix)
-        }
+        state = prefixed(state, prefix)
     return {
         'backbone.' + k: v
         for k, v in state.items()

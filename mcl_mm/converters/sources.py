@@ -20,8 +20,7 @@ import numpy as np
 import torch
 
 from .checkpoint_file import read_checkpoint
-
-State = Dict[str, torch.Tensor]
+from .state_dict import State, prefixed
 
 
 @dataclass
@@ -55,13 +54,6 @@ def register_source(name: str) -> Callable[[Reader], Reader]:
         return reader
 
     return register
-
-
-def _strip(state: State, prefix: str) -> State:
-    return {
-        k[len(prefix):]: v
-        for k, v in state.items() if k.startswith(prefix)
-    }
 
 
 def _rename(state: State, rules: Tuple[Tuple[str, str], ...],
@@ -115,7 +107,7 @@ def read_mcl_mm(ckpt: dict) -> Optional[Weights]:
     for i, part in enumerate(('backbone.', 'neck.', 'tile_head.')):
         target.update({
             part + k: v
-            for k, v in _strip(state, f'target_net.module.{i}.').items()
+            for k, v in prefixed(state, f'target_net.module.{i}.').items()
         })
     dropped = {
         k: 'EMA bookkeeping'
@@ -158,14 +150,14 @@ def read_mcl_authors(ckpt: dict) -> Optional[Weights]:
         for k in state if k.startswith('backbone.')
     }
     online = _rename(
-        _strip(state, 'encoder_q.'), _AUTHORS_ENCODER, dropped,
+        prefixed(state, 'encoder_q.'), _AUTHORS_ENCODER, dropped,
         'no place in mcl_mm MCL')
     online.update(
         _rename(
-            _strip(state, 'head.predictor.'), _AUTHORS_PREDICTOR, dropped,
+            prefixed(state, 'head.predictor.'), _AUTHORS_PREDICTOR, dropped,
             'no place in mcl_mm MCL'))
     target = _rename(
-        _strip(state, 'encoder_k.'), _AUTHORS_ENCODER, dropped,
+        prefixed(state, 'encoder_k.'), _AUTHORS_ENCODER, dropped,
         'no place in mcl_mm MCL')
     known = ('backbone.', 'encoder_q.', 'encoder_k.', 'head.predictor.')
     for k in state:
@@ -193,13 +185,19 @@ def read_soco(ckpt: dict) -> Optional[Weights]:
     projector, predictor and queue are dropped."""
     if not isinstance(ckpt.get('model'), dict):
         return None
-    state = _strip(ckpt['model'], 'module.')
+    state = prefixed(ckpt['model'], 'module.')
     if not any(k.startswith('encoder.') for k in state) or 'opt' not in ckpt:
         return None
-    online = {'backbone.' + k: v for k, v in _strip(state, 'encoder.').items()}
-    online.update({'neck.' + k: v for k, v in _strip(state, 'neck.').items()})
+    online = {
+        'backbone.' + k: v
+        for k, v in prefixed(state, 'encoder.').items()
+    }
+    online.update({
+        'neck.' + k: v
+        for k, v in prefixed(state, 'neck.').items()
+    })
     dropped: Dict[str, str] = {}
-    for key, value in _strip(state, 'head.').items():
+    for key, value in prefixed(state, 'head.').items():
         for pattern, repl in _SOCO_HEAD:
             if re.match(pattern, key):
                 online[re.sub(pattern, repl, key)] = value
@@ -311,7 +309,7 @@ def read_backbone(ckpt: dict) -> Optional[Weights]:
         return None
     online = {
         'backbone.' + k: v
-        for k, v in _strip(state, prefix).items()
+        for k, v in prefixed(state, prefix).items()
         if re.match(r'^(conv1|bn1|stem|layer\d)\.', k)
     }
     kept = {prefix + k[len('backbone.'):] for k in online}

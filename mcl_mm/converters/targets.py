@@ -6,15 +6,7 @@ from typing import Dict, Tuple
 import torch
 
 from .mcl_checkpoint import fpn_stages
-
-State = Dict[str, torch.Tensor]
-
-
-def _prefixed(state: State, prefix: str, new_prefix: str = '') -> State:
-    return {
-        new_prefix + k[len(prefix):]: v
-        for k, v in state.items() if k.startswith(prefix)
-    }
+from .state_dict import State, prefixed
 
 
 def to_mmdet(state: State,
@@ -41,14 +33,14 @@ def to_mmdet(state: State,
     """
     out: State = {}
     groups: Dict[str, int] = {}
-    backbone = _prefixed(state, 'backbone.', 'backbone.')
+    backbone = prefixed(state, 'backbone.', 'backbone.')
     if c4:
         # res5 is the tile head of the C4 variant, else backbone stage 4
-        head = _prefixed(state, 'tile_head.tile_layer.layer4.',
-                         'roi_head.shared_head.layer4.')
+        head = prefixed(state, 'tile_head.tile_layer.layer4.',
+                        'roi_head.shared_head.layer4.')
         if not head:
-            head = _prefixed(backbone, 'backbone.layer4.',
-                             'roi_head.shared_head.layer4.')
+            head = prefixed(backbone, 'backbone.layer4.',
+                            'roi_head.shared_head.layer4.')
             backbone = {
                 k: v
                 for k, v in backbone.items()
@@ -66,17 +58,17 @@ def to_mmdet(state: State,
             if target < 0:
                 continue  # the detector's FPN does not read this stage
             for kind in ('lateral_convs', 'fpn_convs'):
-                part = _prefixed(state, f'neck.{kind}.{lateral}.',
-                                 f'neck.{kind}.{target}.')
+                part = prefixed(state, f'neck.{kind}.{lateral}.',
+                                f'neck.{kind}.{target}.')
                 out.update(part)
                 count += len(part)
         groups['neck'] = count
     if with_box_head:
-        convs = _prefixed(state, 'tile_head.shared_convs.',
-                          'roi_head.bbox_head.shared_convs.')
+        convs = prefixed(state, 'tile_head.shared_convs.',
+                         'roi_head.bbox_head.shared_convs.')
         # a detector-style source's first box-head fc (SoCo's fc1)
         convs.update(
-            _prefixed(state, 'box_fc.', 'roi_head.bbox_head.shared_fcs.0.'))
+            prefixed(state, 'box_fc.', 'roi_head.bbox_head.shared_fcs.0.'))
         out.update(convs)
         groups['roi_head.bbox_head'] = len(convs)
     return out, groups
@@ -84,14 +76,14 @@ def to_mmdet(state: State,
 
 def to_mmseg(state: State) -> Tuple[State, Dict[str, int]]:
     """The MCL backbone as mmseg ``backbone.*`` weights."""
-    out = _prefixed(state, 'backbone.', 'backbone.')
+    out = prefixed(state, 'backbone.', 'backbone.')
     return out, dict(backbone=len(out))
 
 
 def to_torchvision(state: State) -> Tuple[State, Dict[str, int]]:
     """The MCL backbone under torchvision ResNet names (identical to
     mmpretrain's, without the prefix); there is no ``fc``."""
-    out = _prefixed(state, 'backbone.')
+    out = prefixed(state, 'backbone.')
     return out, dict(backbone=len(out))
 
 
@@ -116,21 +108,21 @@ def to_detectron2(state: State) -> Tuple[dict, Dict[str, int]]:
     ``matching_heuristics``).
     """
     model = {}
-    backbone = _prefixed(state, 'backbone.')
+    backbone = prefixed(state, 'backbone.')
     for k, v in backbone.items():
         model[_detectron2_resnet_name(k)] = v
     for lateral, stage in fpn_stages(state).items():
         for kind, name in (('lateral_convs', 'fpn_lateral'), ('fpn_convs',
                                                               'fpn_output')):
-            part = _prefixed(state, f'neck.{kind}.{lateral}.')
+            part = prefixed(state, f'neck.{kind}.{lateral}.')
             for k, v in part.items():
                 k = re.sub(r'^conv\.', '', k).replace('bn.', 'norm.')
                 model[f'backbone.{name}{stage + 2}.{k}'] = v
-    for k, v in _prefixed(state, 'tile_head.shared_convs.').items():
+    for k, v in prefixed(state, 'tile_head.shared_convs.').items():
         i, rest = k.split('.', 1)
         rest = re.sub(r'^conv\.', '', rest).replace('bn.', 'norm.')
         model[f'roi_heads.box_head.conv{int(i) + 1}.{rest}'] = v
-    for k, v in _prefixed(state, 'box_fc.').items():
+    for k, v in prefixed(state, 'box_fc.').items():
         model[f'roi_heads.box_head.fc1.{k}'] = v
     model = {
         k: v.numpy()
@@ -174,7 +166,7 @@ def to_mcl(online: State,
     source = target or online
     count = 0
     for i, part in enumerate(('backbone.', 'neck.', 'tile_head.')):
-        for k, v in _prefixed(source, part).items():
+        for k, v in prefixed(source, part).items():
             out[f'target_net.module.{i}.{k}'] = v
             count += 1
     out['target_net.steps'] = torch.tensor(max(1, steps))

@@ -11,6 +11,7 @@ from torch import nn
 from mmpretrain.models.backbones import ResNet, ResNetV1c
 from ..converters.mcl_checkpoint import fpn_stages
 from ..converters.sources import read_weights
+from ..converters.state_dict import prefixed
 
 # (blocks per stage, bottleneck) -> ResNet depth
 DEPTHS = {
@@ -20,13 +21,6 @@ DEPTHS = {
     ((3, 4, 23, 3), True): 101,
     ((3, 8, 36, 3), True): 152,
 }
-
-
-def _sub(state: Dict[str, torch.Tensor], prefix: str) -> dict:
-    return {
-        k[len(prefix):]: v
-        for k, v in state.items() if k.startswith(prefix)
-    }
 
 
 class ProbeNet(nn.Module):
@@ -69,7 +63,7 @@ def probe_net(online: Dict[str, torch.Tensor]) -> ProbeNet:
         k.startswith('neck.lateral_convs.') for k in online) else []
     resnet = ResNetV1c if 'backbone.stem.0.weight' in online else ResNet
     backbone = resnet(depth=depth, out_indices=tuple(stages) or (3, ))
-    backbone.load_state_dict(_sub(online, 'backbone.'), strict=True)
+    backbone.load_state_dict(prefixed(online, 'backbone.'), strict=True)
     neck = None
     if stages:
         lateral = [
@@ -81,7 +75,7 @@ def probe_net(online: Dict[str, torch.Tensor]) -> ProbeNet:
                    lateral[0].shape[0],
                    num_outs=len(stages),
                    norm_cfg=dict(type='BN') if with_norm else None)
-        neck.load_state_dict(_sub(online, 'neck.'), strict=True)
+        neck.load_state_dict(prefixed(online, 'neck.'), strict=True)
     return ProbeNet(backbone, neck).eval()
 
 
