@@ -1,5 +1,6 @@
 """The photometric view augmentation on the device, against the CPU ops it
 replaces (tolerances in grey levels of mean absolute difference)."""
+import copy
 import glob
 import os.path as osp
 
@@ -140,6 +141,11 @@ def test_runner_moves_the_photometric_steps_and_keeps_the_rest():
     assert [t['prob'] for t in b] == [0.8, 0.2, 0.1, 0.2]
     assert a[0]['hue'] == 0.1 and a[1]['channel_weights'] == (0.114, 0.587,
                                                               0.2989)
+    # a config this already ran on (what a run dumps into its work dir, and
+    # a resumed run reads) keeps its augments
+    again = apply_device_augment(copy.deepcopy(cfg))
+    assert again.model.data_preprocessor.augments == [a, b]
+    assert again.train_dataloader == cfg.train_dataloader
     # one switch keeps the authors' CPU recipe
     cpu = Config.fromfile(DEMO_CONFIG)
     cpu.merge_from_dict({'data_preprocessor.augment_on_device': False})
@@ -167,3 +173,24 @@ def test_preprocessor_keeps_view_order_and_augments_in_training_only():
         # view A (levels 0 and 1) inverted, view B untouched
         expected = 255 - rgb if k < 2 else rgb
         torch.testing.assert_close(train[k], (expected - m) / s)
+
+
+def test_augments_run_in_float32_under_the_optimisers_autocast():
+    """mmengine's train_step runs the data preprocessor inside the AMP
+    optimiser's autocast: the augments must neither fail on mixed dtypes
+    nor lose precision (the same images as without autocast)."""
+    pre = MontageDataPreprocessor(
+        augments=[[
+            dict(type='GaussianBlur', magnitude_range=(1., 2.), prob=1.),
+            dict(type='ColorJitter', brightness=0.4, prob=0.5)
+        ]],
+        mean=[0., 0., 0.],
+        std=[1., 1., 1.])
+    views = [torch.randint(0, 256, (4, 3, 16, 16), dtype=torch.uint8)]
+    torch.manual_seed(0)
+    plain = pre(dict(inputs=views, data_samples=None), True)['inputs'][0]
+    torch.manual_seed(0)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        amp = pre(dict(inputs=views, data_samples=None), True)['inputs'][0]
+    assert amp.dtype == torch.float32
+    torch.testing.assert_close(amp, plain)

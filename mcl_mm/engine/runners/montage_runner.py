@@ -110,6 +110,10 @@ def apply_device_augment(cfg: Config) -> Config:
             moved_pipelines.append(moved)
         assembly['transforms'] = kept_pipelines
         augments = augments or moved_pipelines
+    if not any(augments):
+        # nothing left to move: a config this already ran on (the one a run
+        # dumps into its work dir) keeps the preprocessor's augments
+        return cfg
     pre = dict(pre, augments=augments)
     cfg.model['data_preprocessor'] = pre
     print_log(

@@ -44,17 +44,21 @@ class MontageDataPreprocessor(SelfSupDataPreprocessor):
             for pipeline in augments)
 
     def augment(self, views: List[torch.Tensor]) -> List[torch.Tensor]:
-        """Apply each pipeline's device transforms to its views."""
+        """Apply each pipeline's device transforms to its views, in float32
+        also under AMP (mmengine's ``train_step`` runs the preprocessor in
+        the optimiser's autocast): the CPU recipe's grey levels, one dtype.
+        """
         pipelines = len(self.augments)
         if not pipelines:
             return views
         num_levels = len(views) // pipelines
         out = []
-        for augment, levels in zip(
-                self.augments,
-                split_views(views, num_levels, pipelines,
-                            'MontageDataPreprocessor')):
-            out.extend(augment(v) for v in levels)
+        with torch.autocast(views[0].device.type, enabled=False):
+            for augment, levels in zip(
+                    self.augments,
+                    split_views(views, num_levels, pipelines,
+                                'MontageDataPreprocessor')):
+                out.extend(augment(v) for v in levels)
         return out
 
     def forward(self, data: dict, training: bool = False) -> dict:
