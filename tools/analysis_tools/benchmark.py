@@ -15,6 +15,12 @@ step spent tiling montages.
 ``--mode data`` measures the two training pipelines alone instead: images/s
 of one worker (one process) on real JPEG files, rounds interleaved.
 
+``--mode loader`` trains each model for ``--warmup`` + ``--iters``
+iterations on the images of ``--data-dir`` with ``--workers`` data loader
+workers (the configs' pipelines, optimisers and preprocessors, as
+``tools/train.py`` runs them) and prints how much of a step waits for data
+(mmengine's ``data_time`` over ``time``, the warm-up left out).
+
 ``--profile`` adds where the time goes: the top ops of one training step of
 each model (torch.profiler, self time) or, in data mode, the milliseconds
 per image spent in each transform class (cProfile, cumulative: wrappers
@@ -25,6 +31,8 @@ Examples::
     python tools/analysis_tools/benchmark.py --batch-size 32 --iters 10
     python tools/analysis_tools/benchmark.py --mode data --rounds 5
     python tools/analysis_tools/benchmark.py --mode data --profile
+    python tools/analysis_tools/benchmark.py --mode loader --data-dir DIR \
+        --workers 8 --batch-size 128 --iters 40 --warmup 10
 """
 import argparse
 import json
@@ -32,8 +40,9 @@ import json
 import torch
 from mmengine.config import DictAction
 
-from mcl_mm.analysis import (jpeg_files, load_config, measure_models,
-                             measure_pipelines, montage_options)
+from mcl_mm.analysis import (jpeg_files, load_config, measure_data_wait,
+                             measure_models, measure_pipelines,
+                             montage_options)
 
 MCL_CONFIG = 'configs/mcl/mcl_r50-fpn_32xb128-amp-coslr-100e_in1k.py'
 BYOL_CONFIG = 'mmpretrain::byol/byol_resnet50_16xb256-coslr-200e_in1k.py'
@@ -41,7 +50,8 @@ BYOL_CONFIG = 'mmpretrain::byol/byol_resnet50_16xb256-coslr-200e_in1k.py'
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--mode', choices=['model', 'data'], default='model')
+    parser.add_argument(
+        '--mode', choices=['model', 'data', 'loader'], default='model')
     parser.add_argument('--mcl', default=MCL_CONFIG, help='MCL config')
     parser.add_argument('--byol', default=BYOL_CONFIG, help='BYOL config')
     parser.add_argument(
@@ -74,8 +84,13 @@ def parse_args():
         help='overrides of the BYOL config')
     parser.add_argument(
         '--data-dir',
-        help='JPEG files for --mode data '
-        '(default: scikit-image photos re-encoded as JPEG)')
+        help='JPEG files for --mode data (default: scikit-image photos '
+        're-encoded as JPEG); the image folder of --mode loader')
+    parser.add_argument(
+        '--workers',
+        type=int,
+        default=8,
+        help='--mode loader: data loader workers')
     parser.add_argument(
         '--rounds',
         type=int,
@@ -91,15 +106,22 @@ def parse_args():
     return parser.parse_args()
 
 
-def print_models(results: dict) -> None:
-    print(f"{'model':<12}{'step s':>9}{'img/s':>9}{'peak MB':>10}"
-          f"{'train GFLOP/img':>17}{'fwd GFLOP/img':>15}")
+def print_table(results: dict, columns: list) -> None:
+    """One row per model; ``columns``: (header, key, width, format, scale)."""
+    print(f"{'model':<12}" + ''.join(f'{c[0]:>{c[2]}}' for c in columns))
     for name in ('MCL', 'BYOL'):
-        r = results[name]
-        print(f"{name:<12}{r['step_time_s']:>9.4f}{r['images_per_s']:>9.1f}"
-              f"{r['peak_memory_mb']:>10.0f}"
-              f"{r['train_gflops_per_image']:>17.2f}"
-              f"{r['forward_gflops_per_image']:>15.2f}")
+        print(f'{name:<12}' +
+              ''.join(f'{results[name][key] * scale:>{width}{spec}}'
+                      for _, key, width, spec, scale in columns))
+
+
+def print_models(results: dict) -> None:
+    print_table(results,
+                [('step s', 'step_time_s', 9, '.4f', 1),
+                 ('img/s', 'images_per_s', 9, '.1f', 1),
+                 ('peak MB', 'peak_memory_mb', 10, '.0f', 1),
+                 ('train GFLOP/img', 'train_gflops_per_image', 17, '.2f', 1),
+                 ('fwd GFLOP/img', 'forward_gflops_per_image', 15, '.2f', 1)])
     print(f"{'MCL authors':<12}{'':>45}"
           f"{results['MCL_authors']['forward_gflops_per_image']:>15.2f}")
     print(f"MCL montage tiling: {results['MCL']['tiling_time_s'] * 1e3:.2f} "
@@ -119,6 +141,13 @@ def main():
         results = measure_models(configs, args.batch_size, args.resolution,
                                  args.iters, args.warmup, args.device,
                                  args.amp, args.channels_last, args.profile)
+    elif args.mode == 'loader':
+        if not args.data_dir:
+            raise SystemExit('--mode loader needs --data-dir (a folder of '
+                             'training images)')
+        results = measure_data_wait(configs, args.data_dir,
+                                    args.warmup + args.iters, args.workers,
+                                    args.warmup, args.batch_size)
     else:
         results = measure_pipelines(configs, jpeg_files(args.data_dir),
                                     args.rounds, args.profile)
@@ -140,6 +169,13 @@ def main():
           f'amp={args.amp}, channels_last={args.channels_last}')
     if args.mode == 'model':
         print_models(results)
+    elif args.mode == 'loader':
+        print(f'training runs, {args.workers} data loader workers, '
+              f'{args.iters} iterations after {args.warmup}:')
+        print_table(results, [('step s', 'time_s', 9, '.4f', 1),
+                              ('data s', 'data_time_s', 9, '.4f', 1),
+                              ('wait %', 'data_wait_share', 8, '.1f', 100),
+                              ('img/s', 'images_per_s', 9, '.1f', 1)])
     else:
         print(f"pipelines on {results['files']} JPEG files, one worker:")
         for name in ('MCL', 'BYOL'):

@@ -1,0 +1,62 @@
+"""The data-wait benchmark: timing-run configs and the figures it reports."""
+import pytest
+from mmengine.config import Config
+
+from mcl_mm.analysis import data_wait
+from mcl_mm.analysis.step_cost import load_config
+
+DEMO = 'configs/mcl/mcl_r18-fpn_1xb16-96px-s3-100it_demo.py'
+BYOL = 'configs/benchmarks/mini_transfer/byol_r18_1xb16-96px-400it_paste.py'
+
+
+def test_figures_against_hand_numbers():
+    times = dict(data_time=[5.0, 0.1, 0.2, 0.3], time=[9.0, 1.0, 1.0, 2.0])
+    out = data_wait.summarise_wait(times, skip=1, batch_size=16)
+    assert out == pytest.approx(
+        dict(
+            time_s=1.0,
+            data_time_s=0.2,
+            data_wait_share=0.6 / 4.0,
+            images_per_s=16.0,
+            iterations=3))
+    with pytest.raises(ValueError, match='4 iterations timed, all within'):
+        data_wait.summarise_wait(times, skip=4, batch_size=16)
+
+
+def test_timing_run_keeps_the_pipeline_and_drops_probe_and_checkpoints(
+        tmp_path):
+    cfg = Config.fromfile(DEMO)
+    run = data_wait.loader_config(cfg, str(tmp_path), 7, 3, batch_size=32)
+    loader = run.train_dataloader
+    assert loader.dataset == dict(
+        type='ImageFolder',
+        data_root=str(tmp_path),
+        with_label=False,
+        pipeline=cfg.train_dataloader.dataset.pipeline)
+    assert (loader.num_workers, loader.batch_size) == (3, 32)
+    assert loader.persistent_workers and loader.sampler.type == \
+        'InfiniteSampler'
+    assert run.train_cfg == dict(type='IterBasedTrainLoop', max_iters=7)
+    assert run.default_hooks.checkpoint is None
+    kept = [h['type'] for h in run.custom_hooks]
+    assert 'DenseProbeHook' in [h['type'] for h in cfg.custom_hooks]
+    assert 'DenseProbeHook' not in kept and kept
+    assert run.optim_wrapper == cfg.optim_wrapper and run.model == cfg.model
+    # the config it came from is untouched
+    assert cfg.train_dataloader.dataset.type == 'ImageFolder'
+    assert cfg.train_cfg != run.train_cfg
+
+
+@pytest.mark.slow
+def test_two_short_training_runs_report_their_waits(photo_dir):
+    configs = dict(MCL=load_config(DEMO), BYOL=load_config(BYOL))
+    out = data_wait.measure_data_wait(
+        configs, photo_dir, iters=3, workers=1, skip=1)
+    for name in ('MCL', 'BYOL'):
+        r = out[name]
+        assert r['iterations'] == 2
+        assert 0 < r['data_time_s'] <= r['time_s']
+        assert 0 < r['data_wait_share'] < 1
+        assert r['images_per_s'] == pytest.approx(16 / r['time_s'])
+    assert out['ratios']['train_images_per_s_mcl_over_byol'] == \
+        pytest.approx(out['MCL']['images_per_s'] / out['BYOL']['images_per_s'])
