@@ -132,8 +132,13 @@ def test_schedules_reproduce_the_shipped_configs():
     ft = Config.fromfile(mini_transfer.FINETUNE)
     assert mini_transfer.finetune_schedule(
         ft.train_cfg.max_epochs) == ft.param_scheduler
+    # short runs: the warm-up takes at most half, every scheduler spans at
+    # least one iteration (mmengine refuses end <= begin)
     short = mini_transfer.pretrain_schedule(5)
-    assert short[0]['end'] == short[1]['begin'] == 5 and short[1]['end'] == 5
+    assert [(s['begin'], s['end']) for s in short] == [(0, 2), (2, 5)]
+    assert [(s['type'], s['begin'], s['end'])
+            for s in mini_transfer.pretrain_schedule(1)
+            ] == [('CosineAnnealingLR', 0, 1)]
     assert mini_transfer.finetune_schedule(1)[1]['milestones'] == [1, 1]
 
 
@@ -150,6 +155,10 @@ def test_stage_configs_follow_the_settings(tmp_path):
     assert cfg.train_dataloader.dataset.data_root == str(tmp_path / 'pretrain')
     ft = mini_transfer.finetune_config(5, 'x.pth', settings)
     assert ft.train_cfg.max_epochs == 3 and ft.load_from == 'x.pth'
+    assert ft.train_cfg.val_begin == 1
+    settings.val_begin = 2
+    assert mini_transfer.finetune_config(5, None,
+                                         settings).train_cfg.val_begin == 2
     assert ft.val_evaluator.ann_file == str(tmp_path) + \
         '/annotations/test.json'
 
@@ -242,3 +251,61 @@ def test_curve_carries_ap75_and_small_object_ap(tmp_path):
     assert curve == [
         dict(epoch=1, bbox=30.0, segm=15.0, bbox_AP75=25.0, bbox_AP_s=12.5)
     ]
+
+
+def test_the_one_level_ablation_differs_from_mcl_in_the_scales_only(tmp_path):
+    settings = mini_transfer.Settings(
+        data_dir=str(tmp_path), pretrain_iters=30, ablations=['mcl_s1'])
+    assert mini_transfer.methods(settings) == ['mcl', 'byol', 'mcl_s1']
+    s1 = mini_transfer.pretrain_config('mcl_s1', 2, settings)
+    s3 = mini_transfer.pretrain_config('mcl', 2, settings)
+    assert s1.model.montage.scales == (1, ) and s3.model.montage.scales == (1,
+                                                                            2,
+                                                                            4)
+    s1.model.montage.scales = s3.model.montage.scales
+    assert s1.to_dict() == s3.to_dict()
+    # the one-level pipeline follows the model: one level per view
+    assembly = apply_montage_geometry(s1).train_dataloader.dataset.pipeline[1]
+    assert assembly.num_levels == 3  # scales were set back to S=3 above
+    one = apply_montage_geometry(
+        mini_transfer.pretrain_config('mcl_s1', 2, settings))
+    assert one.train_dataloader.dataset.pipeline[1].num_levels == 1
+    with pytest.raises(ValueError, match=r"unknown ablations \['mcl_s9'\]"):
+        mini_transfer.methods(
+            mini_transfer.Settings(ablations=['mcl_s9', 'mcl_s1']))
+    with pytest.raises(ValueError, match='byol_flops'):
+        mini_transfer.methods(mini_transfer.Settings(ablations=['byol_flops']))
+
+
+def test_collect_only_reads_finished_stages_and_runs_nothing(
+        tmp_path, monkeypatch):
+
+    def refuse(*args, **kwargs):
+        raise AssertionError('a stage ran')
+
+    for name in ('run', 'pretrain', 'convert', 'finetune'):
+        monkeypatch.setattr(mini_transfer, name, refuse)
+    settings = mini_transfer.Settings(
+        seeds=[0, 1], finetune_epochs=2, probe=True, ablations=['mcl_s1'])
+    ap = dict(mcl=(30, 40), byol=(20, 25), mcl_s1=(10, 50), random=(5, 6))
+    for init, values in ap.items():
+        for seed, value in enumerate(values):
+            _scalars(
+                tmp_path, [_train(8), _val(2, value / 100)],
+                name=f'finetune_{init}_seed{seed}')
+    for method in ('mcl', 'byol', 'mcl_s1'):
+        for seed in (0, 1):
+            wd = tmp_path / f'pretrain_{method}_seed{seed}'
+            wd.mkdir()
+            (wd / 'probe.json').write_text(
+                json.dumps(dict(miou_c5=0.5 + seed / 10)))
+    out = mini_transfer.run_all(settings, str(tmp_path), collect_only=True)
+    assert out['per_seed']['bbox_AP'] == {
+        k: [float(v) for v in vs]
+        for k, vs in ap.items()
+    }
+    assert out['per_seed']['dense_probe_miou_c5']['mcl_s1'] == [0.5, 0.6]
+    # a stage without its result is named
+    (tmp_path / 'pretrain_mcl_s1_seed1' / 'probe.json').unlink()
+    with pytest.raises(FileNotFoundError, match='pretrain_mcl_s1_seed1'):
+        mini_transfer.run_all(settings, str(tmp_path), collect_only=True)

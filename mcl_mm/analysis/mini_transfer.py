@@ -25,9 +25,13 @@ from mmengine.config import Config
 PACKAGE = osp.dirname(osp.dirname(osp.abspath(__file__)))
 ROOT = osp.dirname(PACKAGE)
 CFG_DIR = osp.join(ROOT, 'configs', 'benchmarks', 'mini_transfer')
+# pre-trained initialisation -> its config; ``byol_flops`` is BYOL trained
+# ``flops_ratio`` x the iterations, ``mcl_s1`` the one-level ablation
 PRETRAIN = dict(
     mcl=osp.join(CFG_DIR, 'mcl_r18-fpn_1xb16-96px-s3-400it_paste.py'),
-    byol=osp.join(CFG_DIR, 'byol_r18_1xb16-96px-400it_paste.py'))
+    byol=osp.join(CFG_DIR, 'byol_r18_1xb16-96px-400it_paste.py'),
+    byol_flops=osp.join(CFG_DIR, 'byol_r18_1xb16-96px-400it_paste.py'),
+    mcl_s1=osp.join(CFG_DIR, 'mcl_r18-fpn_1xb16-96px-s1-400it_paste.py'))
 FINETUNE = osp.join(CFG_DIR, 'mask-rcnn_r18-fpn-conv_1xb4-10e_paste.py')
 INITS = ('mcl', 'byol', 'random')
 Curve = List[Dict[str, float]]
@@ -55,13 +59,19 @@ class Settings:
         pretrain_iters (int): Pre-training iterations.
         pretrain_batch (int): Pre-training batch size.
         finetune_epochs (int): Fine-tuning epochs.
-        gpus (int): GPUs per run; 0 trains on the CPU.
+        gpus (int): GPUs per run; 0 trains on the CPU, 1 on the default
+            GPU without a launcher, more through PyTorch DDP.
         flops_ratio (float, optional): Also pre-train BYOL for this many
             times the iterations (``byol_flops``): equal FLOPs, MCL's
             training step costing that much more (1.332 measured by
             ``benchmark.py``). None: equal steps only.
         probe (bool): Dense-probe every pre-trained checkpoint on the test
             split (:func:`dense_probe`).
+        ablations (List[str]): More pre-trained initialisations, keys of
+            :data:`PRETRAIN` (e.g. ``mcl_s1``).
+        val_begin (int): First fine-tuning epoch evaluated (then every 2nd
+            and the last); later than 1 saves the evaluations before the
+            curve can have flattened.
     """
     data_dir: str = 'data/paste'
     seeds: List[int] = field(default_factory=lambda: [0, 1])
@@ -71,26 +81,31 @@ class Settings:
     gpus: int = 0
     flops_ratio: Optional[float] = None
     probe: bool = False
+    ablations: List[str] = field(default_factory=list)
+    val_begin: int = 1
 
 
 def pretrain_schedule(iters: int, warmup: int = 10) -> List[dict]:
     """The pre-training configs' schedule for ``iters`` iterations: linear
-    warm-up over ``warmup`` iterations, then cosine to 1e-4."""
-    warmup = min(warmup, iters)
+    warm-up over ``warmup`` iterations (at most half of them), then cosine
+    to 1e-4."""
+    warmup = min(warmup, iters // 2)
+    cosine = dict(
+        type='CosineAnnealingLR',
+        T_max=iters - warmup,
+        eta_min=1e-4,
+        by_epoch=False,
+        begin=warmup,
+        end=iters)
+    if not warmup:
+        return [cosine]
     return [
         dict(
             type='LinearLR',
             start_factor=1e-3,
             by_epoch=False,
             begin=0,
-            end=warmup),
-        dict(
-            type='CosineAnnealingLR',
-            T_max=max(1, iters - warmup),
-            eta_min=1e-4,
-            by_epoch=False,
-            begin=warmup,
-            end=iters)
+            end=warmup), cosine
     ]
 
 
@@ -146,7 +161,7 @@ def pretrain_iters(method: str, settings: Settings) -> int:
 def pretrain_config(method: str, seed: int, settings: Settings) -> Config:
     """The pre-training config of ``method`` for one seed."""
     iters = pretrain_iters(method, settings)
-    cfg = Config.fromfile(PRETRAIN[method.split('_')[0]])
+    cfg = Config.fromfile(PRETRAIN[method])
     cfg.train_cfg.max_iters = iters
     cfg.param_scheduler = pretrain_schedule(iters)
     cfg.default_hooks.checkpoint.interval = iters
@@ -167,7 +182,7 @@ def pretrain(method: str, seed: int, settings: Settings, work_dir: str) -> str:
     os.makedirs(work_dir, exist_ok=True)
     path = osp.join(work_dir, 'config.py')
     pretrain_config(method, seed, settings).dump(path)
-    if settings.gpus > 0:
+    if settings.gpus > 1:
         cmd = [
             'bash',
             osp.join(ROOT, 'tools', 'dist_train.sh'), path,
@@ -187,9 +202,9 @@ def pretrain(method: str, seed: int, settings: Settings, work_dir: str) -> str:
 
 
 def convert(method: str, ckpt: str, out: str) -> None:
-    """MCL: backbone, FPN and head convs (convert_mcl.py --to mmdet);
-    BYOL: its online backbone."""
-    if method == 'mcl':
+    """MCL (any ``mcl*``): backbone, FPN and head convs (convert_mcl.py
+    --to mmdet); BYOL: its online backbone."""
+    if method.startswith('mcl'):
         run([
             sys.executable,
             osp.join(ROOT, 'tools', 'model_converters', 'convert_mcl.py'),
@@ -211,6 +226,7 @@ def finetune_config(seed: int, load_from: Optional[str],
     epochs = settings.finetune_epochs
     cfg = Config.fromfile(FINETUNE)
     cfg.train_cfg.max_epochs = epochs
+    cfg.train_cfg.val_begin = settings.val_begin
     cfg.param_scheduler = finetune_schedule(epochs)
     cfg.default_hooks.checkpoint.interval = epochs
     data_root = osp.abspath(settings.data_dir) + '/'
@@ -233,7 +249,7 @@ def finetune(init: str, seed: int, load_from: Optional[str],
     os.makedirs(work_dir, exist_ok=True)
     path = osp.join(work_dir, 'config.py')
     finetune_config(seed, load_from, settings).dump(path)
-    launcher = 'pytorch' if settings.gpus > 0 else 'none'
+    launcher = 'pytorch' if settings.gpus > 1 else 'none'
     seconds = run([
         'mim', 'train', 'mmdet', path, '--gpus',
         str(settings.gpus), '--launcher', launcher, '--work-dir', work_dir
@@ -357,8 +373,7 @@ def probe_checkpoint(ckpt: str, settings: Settings) -> Dict[str, float]:
     next to it as ``probe.json``, so a re-run reuses it)."""
     out = osp.join(osp.dirname(ckpt), 'probe.json')
     if osp.isfile(out):
-        with open(out) as f:
-            return json.load(f)
+        return read_probe(osp.dirname(ckpt))
     from mcl_mm.evaluation.dense_probe import ProbeSet, dense_probe
     from mcl_mm.evaluation.probe_model import probe_net_from_file
     data = osp.abspath(settings.data_dir)
@@ -375,11 +390,41 @@ def probe_checkpoint(ckpt: str, settings: Settings) -> Dict[str, float]:
 
 def methods(settings: Settings) -> List[str]:
     """The pre-trained initialisations of a run."""
-    return ['mcl', 'byol'] + (['byol_flops'] if settings.flops_ratio else [])
+    known = sorted(set(PRETRAIN) - {'mcl', 'byol', 'byol_flops'})
+    unknown = sorted(set(settings.ablations) - set(known))
+    if unknown:
+        raise ValueError(f'unknown ablations {unknown}; known: {known}')
+    return (['mcl', 'byol'] +
+            (['byol_flops'] if settings.flops_ratio else []) +
+            list(settings.ablations))
 
 
-def run_all(settings: Settings, work_dir: str) -> Dict[str, dict]:
+def read_probe(work_dir: str) -> Dict[str, float]:
+    """The probe a pre-training's work dir keeps (``probe.json``).
+
+    Raises:
+        FileNotFoundError: Naming the file, when the probe did not run.
+    """
+    path = osp.join(work_dir, 'probe.json')
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{path}: this pre-training was not probed; '
+                                'run the stage (without --collect-only)')
+    with open(path) as f:
+        return json.load(f)
+
+
+def run_all(settings: Settings,
+            work_dir: str,
+            collect_only: bool = False) -> Dict[str, dict]:
     """Every stage for every seed (finished ones reused), then the summary.
+
+    Args:
+        settings (Settings): The run.
+        work_dir (str): Where every stage keeps its work dir.
+        collect_only (bool): Run nothing; read the results the finished
+            stages keep (fine-tune ``scalars.json``, ``probe.json``), e.g.
+            after the seeds ran as separate processes, or once their
+            checkpoints are deleted.
 
     Returns:
         Dict[str, dict]: ``table`` (see :func:`summarise`), ``curves`` and
@@ -394,16 +439,21 @@ def run_all(settings: Settings, work_dir: str) -> Dict[str, dict]:
         loads = dict(random=None)
         for method in methods(settings):
             wd = osp.join(work_dir, f'pretrain_{method}_seed{seed}')
-            ckpt = pretrain(method, seed, settings, wd)
-            loads[method] = osp.join(wd, f'{method}_for_mmdet.pth')
-            convert(method.split('_')[0], ckpt, loads[method])
+            if not collect_only:
+                ckpt = pretrain(method, seed, settings, wd)
+                loads[method] = osp.join(wd, f'{method}_for_mmdet.pth')
+                convert(method, ckpt, loads[method])
             if settings.probe:
-                for k, v in probe_checkpoint(ckpt, settings).items():
+                probe = (
+                    read_probe(wd) if collect_only else probe_checkpoint(
+                        ckpt, settings))
+                for k, v in probe.items():
                     probes.setdefault(f'dense_probe_{k}',
                                       {}).setdefault(method, []).append(v)
         for init in inits:
             wd = osp.join(work_dir, f'finetune_{init}_seed{seed}')
-            finetune(init, seed, loads[init], settings, wd)
+            if not collect_only:
+                finetune(init, seed, loads[init], settings, wd)
             curves[init][seed] = read_curve(wd, settings.finetune_epochs)
     per_seed = {
         metric: {

@@ -42,6 +42,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--pretrain-iters', type=int, default=400)
     parser.add_argument('--pretrain-batch', type=int, default=16)
     parser.add_argument('--finetune-epochs', type=int, default=10)
+    parser.add_argument(
+        '--val-begin',
+        type=int,
+        default=1,
+        help='first fine-tuning epoch evaluated (then every 2nd and the '
+        'last)')
     parser.add_argument('--num-pretrain', type=int, default=512)
     parser.add_argument('--num-train', type=int, default=64)
     parser.add_argument('--num-test', type=int, default=32)
@@ -53,6 +59,17 @@ def parse_args() -> argparse.Namespace:
         metavar='RATIO',
         help='also pre-train BYOL for RATIO x the iterations (equal FLOPs; '
         '1.332 measured by benchmark.py)')
+    parser.add_argument(
+        '--ablations',
+        nargs='+',
+        default=[],
+        help='more pre-trained initialisations, e.g. mcl_s1 (MCL with one '
+        'level, no montage)')
+    parser.add_argument(
+        '--collect-only',
+        action='store_true',
+        help='run nothing: summarise the finished stages of the work dir '
+        '(e.g. seeds run as separate processes)')
     parser.add_argument(
         '--probe',
         action='store_true',
@@ -77,8 +94,10 @@ def main() -> None:
         finetune_epochs=args.finetune_epochs,
         gpus=args.gpus,
         flops_ratio=args.equal_flops,
-        probe=args.probe)
-    results = run_all(settings, work_dir)
+        probe=args.probe,
+        ablations=args.ablations,
+        val_begin=args.val_begin)
+    results = run_all(settings, work_dir, args.collect_only)
     text = markdown(results['table'], args.seeds)
     with open(osp.join(work_dir, 'results.json'), 'w') as f:
         json.dump(
