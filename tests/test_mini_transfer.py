@@ -309,3 +309,23 @@ def test_collect_only_reads_finished_stages_and_runs_nothing(
     (tmp_path / 'pretrain_mcl_s1_seed1' / 'probe.json').unlink()
     with pytest.raises(FileNotFoundError, match='pretrain_mcl_s1_seed1'):
         mini_transfer.run_all(settings, str(tmp_path), collect_only=True)
+
+
+def test_exported_results_summarise_like_the_work_dir(tmp_path):
+    work, out = tmp_path / 'work', tmp_path / 'out'
+    for init, ap in (('mcl', 30), ('byol', 20), ('random', 5)):
+        _scalars(
+            work, [_train(8), _val(2, ap / 100)],
+            name=f'finetune_{init}_seed0')
+    for method in ('mcl', 'byol'):
+        wd = work / f'pretrain_{method}_seed0'
+        (wd / '20260101_000000' / 'vis_data').mkdir(parents=True)
+        (wd / '20260101_000000' / 'vis_data' / 'scalars.json').write_text(
+            json.dumps(_train(1)))
+        (wd / 'probe.json').write_text(json.dumps(dict(miou_c5=0.5)))
+        (wd / 'iter_400.pth').write_bytes(b'weights')
+    copied = mini_transfer.export_results(str(work), str(out))
+    assert len(copied) == 7 and not list(out.rglob('*.pth'))
+    settings = mini_transfer.Settings(seeds=[0], finetune_epochs=2, probe=True)
+    assert mini_transfer.run_all(settings, str(out), collect_only=True) == \
+        mini_transfer.run_all(settings, str(work), collect_only=True)

@@ -12,6 +12,7 @@ import glob
 import json
 import os
 import os.path as osp
+import shutil
 import statistics
 import subprocess
 import sys
@@ -411,6 +412,30 @@ def read_probe(work_dir: str) -> Dict[str, float]:
                                 'run the stage (without --collect-only)')
     with open(path) as f:
         return json.load(f)
+
+
+# the small files a finished stage's results live in (what --collect-only
+# reads, plus the pre-training's own log of losses and collapse metrics)
+RESULT_FILES = ('pretrain_*/probe.json', 'pretrain_*/*/vis_data/scalars.json',
+                'finetune_*/*/vis_data/scalars.json')
+
+
+def export_results(work_dir: str, out_dir: str) -> List[str]:
+    """Copy the result files of the finished stages of ``work_dir`` to
+    ``out_dir`` (same layout, no checkpoint): a folder small enough to
+    commit, which ``run_all(..., collect_only=True)`` summarises.
+
+    Returns:
+        List[str]: The copied files, relative to ``out_dir``.
+    """
+    copied = []
+    for pattern in RESULT_FILES:
+        for path in sorted(glob.glob(osp.join(work_dir, pattern))):
+            rel = osp.relpath(path, work_dir)
+            os.makedirs(osp.dirname(osp.join(out_dir, rel)), exist_ok=True)
+            shutil.copyfile(path, osp.join(out_dir, rel))
+            copied.append(rel)
+    return copied
 
 
 def run_all(settings: Settings,

@@ -27,7 +27,8 @@ import os.path as osp
 import sys
 import time
 
-from mcl_mm.analysis.mini_transfer import Settings, markdown, plot, run_all
+from mcl_mm.analysis.mini_transfer import (Settings, export_results, markdown,
+                                           plot, run_all)
 from mcl_mm.analysis.paired_stats import evidence_results
 
 
@@ -71,6 +72,11 @@ def parse_args() -> argparse.Namespace:
         help='run nothing: summarise the finished stages of the work dir '
         '(e.g. seeds run as separate processes)')
     parser.add_argument(
+        '--export',
+        metavar='DIR',
+        help='also copy the finished stages\' result files (no '
+        'checkpoints) to DIR, which --collect-only --work-dir DIR reads')
+    parser.add_argument(
         '--probe',
         action='store_true',
         help='dense-probe every pre-trained checkpoint on the test split')
@@ -97,7 +103,12 @@ def main() -> None:
         probe=args.probe,
         ablations=args.ablations,
         val_begin=args.val_begin)
-    results = run_all(settings, work_dir, args.collect_only)
+    try:
+        results = run_all(settings, work_dir, args.collect_only)
+    finally:  # what finished is kept, also when a stage failed
+        if args.export:
+            files = export_results(work_dir, args.export)
+            print(f'{len(files)} result files copied to {args.export}')
     text = markdown(results['table'], args.seeds)
     with open(osp.join(work_dir, 'results.json'), 'w') as f:
         json.dump(
