@@ -329,3 +329,13 @@ def test_exported_results_summarise_like_the_work_dir(tmp_path):
     settings = mini_transfer.Settings(seeds=[0], finetune_epochs=2, probe=True)
     assert mini_transfer.run_all(settings, str(out), collect_only=True) == \
         mini_transfer.run_all(settings, str(work), collect_only=True)
+
+
+def test_last_change_is_the_step_into_the_last_epoch():
+    curves = {
+        0: [dict(epoch=18, bbox=20.1),
+            dict(epoch=20, bbox=19.4)],
+        3: [dict(epoch=20, bbox=5.0)]
+    }
+    change = mini_transfer.last_change(curves)
+    assert change[0] == pytest.approx(-0.7) and change[3] is None

@@ -1,7 +1,8 @@
 """The evidence statistics against hand-computed intervals."""
 import pytest
 
-from mcl_mm.analysis.paired_stats import evidence_results, paired, t_interval
+from mcl_mm.analysis.paired_stats import (evidence_results, paired,
+                                          plot_paired, t_interval)
 
 
 def test_t_interval_against_a_hand_computation():
@@ -30,7 +31,21 @@ def test_paired_differences_keep_the_seed_pairing():
     assert out['bbox_AP']['mcl-random']['ci95'] == pytest.approx(
         [6 - 2.4843, 6 + 2.4843], abs=1e-3)
     assert set(out['dense_probe_miou_all']) == {'mcl-byol'}
-    with pytest.raises(ValueError, match='paired'):
+    with pytest.raises(ValueError, match='bbox_AP: mcl has 2 seeds, byol 1'):
         paired(dict(bbox_AP=dict(mcl=[1., 2.], byol=[1.])))
     results = evidence_results([0, 1, 2], per_seed, dict(command='x'))
     assert list(results) == ['seeds', 'per_seed', 'paired', 'settings']
+
+
+def test_the_plot_shows_each_pair_of_each_metric(tmp_path):
+    per_seed = dict(
+        bbox_AP=dict(mcl=[10., 12., 14.], byol=[9., 12., 11.]),
+        dense_probe_miou_c5=dict(mcl=[.5, .6, .7], mcl_s1=[.4, .4, .6]))
+    results = evidence_results([0, 1, 2], per_seed, {})
+    path = tmp_path / 'paired.png'
+    plot_paired(results, ['bbox_AP', 'dense_probe_miou_c5', 'absent'],
+                str(path))
+    import matplotlib.image
+    height, width = matplotlib.image.imread(str(path)).shape[:2]
+    # two panels of 4 x 3.6 inches at 100 dpi
+    assert (width, height) == (800, 360)

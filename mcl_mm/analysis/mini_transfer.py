@@ -320,6 +320,16 @@ def summarise(curves: Dict[str, Dict[int, Curve]]) -> dict:
     return table
 
 
+def last_change(by_seed: Dict[int, Curve], key: str = 'bbox') -> dict:
+    """Per seed, AP(last epoch) - AP(the evaluation before it): the
+    convergence check of a fine-tune (random init: flattened when small).
+    """
+    return {
+        seed: (curve[-1][key] - curve[-2][key]) if len(curve) > 1 else None
+        for seed, curve in by_seed.items()
+    }
+
+
 def markdown(table: dict, seeds: List[int]) -> str:
     """The summary as a markdown table and the ranking it shows."""
     lines = [

@@ -34,6 +34,17 @@ def t_interval(values: Sequence[float]) -> Dict[str, object]:
     return dict(mean=mean, ci95=[mean - half, mean + half])
 
 
+def differences(by_init: Dict[str, List[float]], left: str,
+                right: str) -> List[float]:
+    """Seed-wise ``left - right`` of one metric (``init -> values``, the
+    values of every init in the same seed order)."""
+    a, b = by_init[left], by_init[right]
+    if len(a) != len(b):
+        raise ValueError(f'{left} has {len(a)} seeds, {right} {len(b)}: '
+                         'the design is paired')
+    return [x - y for x, y in zip(a, b)]
+
+
 def paired(per_seed: Dict[str, Dict[str, List[float]]],
            pairs=PAIRS) -> Dict[str, Dict[str, Dict[str, object]]]:
     """``metric -> pair -> {mean, ci95}`` of the seed-wise differences.
@@ -48,14 +59,45 @@ def paired(per_seed: Dict[str, Dict[str, List[float]]],
     for metric, by_init in per_seed.items():
         for name, left, right in pairs:
             if left in by_init and right in by_init:
-                a, b = by_init[left], by_init[right]
-                if len(a) != len(b):
-                    raise ValueError(
-                        f'{metric}: {left} has {len(a)} seeds, {right} '
-                        f'{len(b)}: the design is paired')
-                out.setdefault(metric, {})[name] = t_interval(
-                    [x - y for x, y in zip(a, b)])
+                try:
+                    diffs = differences(by_init, left, right)
+                except ValueError as err:
+                    raise ValueError(f'{metric}: {err}') from None
+                out.setdefault(metric, {})[name] = t_interval(diffs)
     return out
+
+
+def plot_paired(results: dict, metrics: Sequence[str], path: str) -> None:
+    """Per metric, the seed-wise differences of every pair (points) with
+    their mean and 95 % interval (bar), from an evidence file's dict."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    metrics = [m for m in metrics if m in results['paired']]
+    fig, axes = plt.subplots(
+        1, len(metrics), figsize=(4 * len(metrics), 3.6), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        names = [p for p in PAIRS if p[0] in results['paired'][metric]]
+        for x, (name, left, right) in enumerate(names):
+            diffs = differences(results['per_seed'][metric], left, right)
+            ax.plot([x] * len(diffs), diffs, 'o', color='grey', alpha=0.6)
+            stat = results['paired'][metric][name]
+            low, high = stat['ci95']
+            ax.errorbar([x + 0.15], [stat['mean']],
+                        yerr=[[stat['mean'] - low], [high - stat['mean']]],
+                        fmt='s',
+                        color='C0',
+                        capsize=4)
+        ax.axhline(0, color='black', lw=0.8)
+        ax.set_xticks(range(len(names)))
+        ax.set_xticklabels([n[0] for n in names], rotation=20)
+        ax.set_title(metric)
+        ax.grid(alpha=0.3)
+    fig.suptitle(f'paired differences over seeds {results["seeds"]}: '
+                 'per seed (grey), mean and 95 % t interval (blue)')
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def evidence_results(seeds: List[int], per_seed: Dict[str, Dict[str,

@@ -9,7 +9,8 @@ then print bbox / segm AP of the last epoch on the held-out test split (mean
 and spread over the seeds), write ``results.json``, ``results.md`` and a
 plot of the fine-tuning AP curves ``curves.png`` under the work dir, and
 ``evidence.json`` (per-seed AP, AP75, AP_small, probe metrics and the paired
-differences MCL - BYOL / MCL - random with 95 % t intervals). The
+differences MCL - BYOL / MCL - random with 95 % t intervals) with its plot
+``paired.png``. The
 stages are :mod:`mcl_mm.analysis.mini_transfer`; finished ones are reused.
 
 Example (the default size; the time it took is in README)::
@@ -27,9 +28,10 @@ import os.path as osp
 import sys
 import time
 
-from mcl_mm.analysis.mini_transfer import (Settings, export_results, markdown,
-                                           plot, run_all)
-from mcl_mm.analysis.paired_stats import evidence_results
+from mcl_mm.analysis.mini_transfer import (Settings, export_results,
+                                           last_change, markdown, plot,
+                                           run_all)
+from mcl_mm.analysis.paired_stats import evidence_results, plot_paired
 
 
 def parse_args() -> argparse.Namespace:
@@ -119,19 +121,27 @@ def main() -> None:
         f.write(text + '\n')
     # the paired evidence (95 % t intervals over seeds of the per-seed
     # differences), docs/evidence/results.json's schema
+    change = last_change(results['curves']['random'])
+    evidence = evidence_results(
+        args.seeds, results['per_seed'],
+        dict(
+            vars(args),
+            command=' '.join(sys.argv),
+            interval='95 % t interval over seeds of the paired differences',
+            converged='random init: |bbox AP(last) - AP(last evaluated '
+            'before)| < 1 for every seed',
+            random_init_last_change_bbox_AP=change))
     with open(osp.join(work_dir, 'evidence.json'), 'w') as f:
-        json.dump(
-            evidence_results(
-                args.seeds, results['per_seed'],
-                dict(
-                    vars(args),
-                    command=' '.join(sys.argv),
-                    interval='95 % t interval over seeds of the paired '
-                    'differences')),
-            f,
-            indent=1)
+        json.dump(evidence, f, indent=1)
+    if evidence['paired']:
+        plot_paired(evidence, [
+            'bbox_AP', 'segm_AP', 'bbox_AP75', 'bbox_AP_s',
+            'dense_probe_miou_c5'
+        ], osp.join(work_dir, 'paired.png'))
     plot(results['curves'], osp.join(work_dir, 'curves.png'))
     print(text)
+    print('random init, bbox AP change over the last evaluation interval per '
+          f'seed: {change}')
     print(f'total {(time.time() - start) / 60:.1f} min; results, curves.png '
           f'in {work_dir}')
 
