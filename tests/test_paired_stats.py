@@ -2,7 +2,8 @@
 import pytest
 
 from mcl_mm.analysis.paired_stats import (evidence_results, paired,
-                                          plot_paired, t_interval)
+                                          paired_markdown, plot_paired,
+                                          t_interval)
 
 
 def test_t_interval_against_a_hand_computation():
@@ -49,3 +50,18 @@ def test_the_plot_shows_each_pair_of_each_metric(tmp_path):
     height, width = matplotlib.image.imread(str(path)).shape[:2]
     # two panels of 4 x 3.6 inches at 100 dpi
     assert (width, height) == (800, 360)
+
+
+def test_markdown_table_has_means_and_intervals():
+    per_seed = dict(
+        bbox_AP=dict(mcl=[10., 12., 14.], byol=[9., 12., 11.]),
+        dense_probe_miou_c5=dict(mcl=[.5, .6, .7], mcl_s1=[.4, .4, .6]))
+    table = paired_markdown(
+        evidence_results([0, 1, 2], per_seed, {}),
+        ['bbox_AP', 'dense_probe_miou_c5'])
+    lines = table.splitlines()
+    assert lines[0] == '| metric | mcl | byol | mcl_s1 | mcl-byol | ' \
+        'mcl-mcl_s1 |'
+    # differences 1, 0, 3: mean 1.333, sd 1.528, se 0.882, t(2) 4.303
+    assert lines[2] == '| bbox_AP | 12 | 10.7 |  | +1.33 [-2.46, +5.13] |  |'
+    assert lines[3].startswith('| dense_probe_miou_c5 | 0.6 |  | 0.467 |  |')

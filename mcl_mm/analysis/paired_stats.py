@@ -100,6 +100,39 @@ def plot_paired(results: dict, metrics: Sequence[str], path: str) -> None:
     plt.close(fig)
 
 
+def paired_markdown(results: dict, metrics: Sequence[str]) -> str:
+    """An evidence file's dict as a markdown table: per metric the mean of
+    every initialisation over the seeds, then every pair's mean difference
+    with its 95 % interval."""
+    inits = []
+    for metric in metrics:
+        for init in results['per_seed'].get(metric, {}):
+            if init not in inits:
+                inits.append(init)
+    pairs = [
+        p[0] for p in PAIRS
+        if any(p[0] in results['paired'].get(m, {}) for m in metrics)
+    ]
+    lines = [
+        '| metric | ' + ' | '.join(inits + pairs) + ' |',
+        '| --- |' + ' --- |' * (len(inits) + len(pairs))
+    ]
+    for metric in metrics:
+        by_init = results['per_seed'].get(metric)
+        if not by_init:
+            continue
+        cells = [
+            f'{statistics.mean(by_init[i]):.3g}' if i in by_init else ''
+            for i in inits
+        ]
+        for name in pairs:
+            stat = results['paired'].get(metric, {}).get(name)
+            cells.append(f"{stat['mean']:+.3g} [{stat['ci95'][0]:+.3g}, "
+                         f"{stat['ci95'][1]:+.3g}]" if stat else '')
+        lines.append(f'| {metric} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
+
 def evidence_results(seeds: List[int], per_seed: Dict[str, Dict[str,
                                                                 List[float]]],
                      settings: dict) -> dict:

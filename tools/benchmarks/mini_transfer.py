@@ -31,7 +31,8 @@ import time
 from mcl_mm.analysis.mini_transfer import (Settings, export_results,
                                            last_change, markdown, plot,
                                            run_all)
-from mcl_mm.analysis.paired_stats import evidence_results, plot_paired
+from mcl_mm.analysis.paired_stats import (evidence_results, paired_markdown,
+                                          plot_paired)
 
 
 def parse_args() -> argparse.Namespace:
@@ -117,8 +118,6 @@ def main() -> None:
             dict(results, args=vars(args), minutes=(time.time() - start) / 60),
             f,
             indent=1)
-    with open(osp.join(work_dir, 'results.md'), 'w') as f:
-        f.write(text + '\n')
     # the paired evidence (95 % t intervals over seeds of the per-seed
     # differences), docs/evidence/results.json's schema
     change = last_change(results['curves']['random'])
@@ -134,10 +133,16 @@ def main() -> None:
     with open(osp.join(work_dir, 'evidence.json'), 'w') as f:
         json.dump(evidence, f, indent=1)
     if evidence['paired']:
-        plot_paired(evidence, [
+        shown = [
             'bbox_AP', 'segm_AP', 'bbox_AP75', 'bbox_AP_s',
             'dense_probe_miou_c5'
-        ], osp.join(work_dir, 'paired.png'))
+        ]
+        plot_paired(evidence, shown, osp.join(work_dir, 'paired.png'))
+        text += ('\n\nPaired differences (mean [95 % t interval] over '
+                 f'seeds {args.seeds}):\n\n' +
+                 paired_markdown(evidence, shown))
+    with open(osp.join(work_dir, 'results.md'), 'w') as f:
+        f.write(text + '\n')
     plot(results['curves'], osp.join(work_dir, 'curves.png'))
     print(text)
     print('random init, bbox AP change over the last evaluation interval per '
