@@ -3,6 +3,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from mmengine.config import Config
 
 from mcl_mm.analysis import mini_transfer
@@ -339,3 +340,48 @@ def test_last_change_is_the_step_into_the_last_epoch():
     }
     change = mini_transfer.last_change(curves)
     assert change[0] == pytest.approx(-0.7) and change[3] is None
+
+
+@pytest.mark.slow
+def test_one_seed_gives_every_init_the_same_data_order_and_new_layers(
+        tmp_path):
+    """The paired design: within a seed the fine-tunes differ only in the
+    loaded weights; their data order and the initial weights of the layers
+    nothing loads (RPN, RoI heads) are the same. Another seed changes both
+    (so the check can fail)."""
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import Runner
+    make_paste_dataset(str(tmp_path / 'data'), 2, 8, 4, 128)
+    settings = mini_transfer.Settings(
+        data_dir=str(tmp_path / 'data'), finetune_epochs=1)
+
+    def start(seed, load_from):
+        cfg = mini_transfer.finetune_config(seed, load_from, settings)
+        cfg.work_dir = str(tmp_path / f'{seed}_{load_from}')
+        init_default_scope('mmdet')
+        runner = Runner.from_cfg(cfg)
+        runner._init_model_weights()  # what train() does before loading
+        order = [
+            s.img_id for batch in runner.train_dataloader
+            for s in batch['data_samples']
+        ]
+        heads = {
+            k: v.clone()
+            for k, v in runner.model.state_dict().items()
+            if k.startswith(('rpn_head.', 'roi_head.'))
+        }
+        return order, heads
+
+    cfg_a = mini_transfer.finetune_config(3, 'a.pth', settings).to_dict()
+    cfg_b = mini_transfer.finetune_config(3, None, settings).to_dict()
+    assert {k for k in cfg_a if cfg_a[k] != cfg_b[k]} == {'load_from'}
+    order, heads = start(3, 'mcl.pth')
+    same_order, same_heads = start(3, None)
+    assert sorted(order) == list(range(1, 9)) and order == same_order
+    assert heads.keys() == same_heads.keys() and len(heads) > 10
+    for k in heads:
+        assert torch.equal(heads[k], same_heads[k]), k
+    other_order, other_heads = start(4, None)
+    assert other_order != order
+    assert not torch.equal(heads['rpn_head.rpn_conv.weight'],
+                           other_heads['rpn_head.rpn_conv.weight'])
