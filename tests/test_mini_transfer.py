@@ -318,6 +318,7 @@ def test_exported_results_summarise_like_the_work_dir(tmp_path):
         _scalars(
             work, [_train(8), _val(2, ap / 100)],
             name=f'finetune_{init}_seed0')
+        (work / f'finetune_{init}_seed0' / 'epoch_2.pth').write_bytes(b'w')
     for method in ('mcl', 'byol'):
         wd = work / f'pretrain_{method}_seed0'
         (wd / '20260101_000000' / 'vis_data').mkdir(parents=True)
@@ -325,9 +326,14 @@ def test_exported_results_summarise_like_the_work_dir(tmp_path):
             json.dumps(_train(1)))
         (wd / 'probe.json').write_text(json.dumps(dict(miou_c5=0.5)))
         (wd / 'iter_400.pth').write_bytes(b'weights')
-    copied = mini_transfer.export_results(str(work), str(out))
+    # seed 1 is still running: its fine-tune has no final checkpoint yet
+    _scalars(work, [_train(8)], name='finetune_mcl_seed1')
+    settings = mini_transfer.Settings(
+        seeds=[0, 1], finetune_epochs=2, probe=True)
+    copied = mini_transfer.export_results(settings, str(work), str(out))
     assert len(copied) == 7 and not list(out.rglob('*.pth'))
-    settings = mini_transfer.Settings(seeds=[0], finetune_epochs=2, probe=True)
+    assert not (out / 'finetune_mcl_seed1').exists()
+    settings.seeds = [0]
     assert mini_transfer.run_all(settings, str(out), collect_only=True) == \
         mini_transfer.run_all(settings, str(work), collect_only=True)
 

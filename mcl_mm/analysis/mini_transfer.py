@@ -424,27 +424,47 @@ def read_probe(work_dir: str) -> Dict[str, float]:
         return json.load(f)
 
 
-# the small files a finished stage's results live in (what --collect-only
-# reads, plus the pre-training's own log of losses and collapse metrics)
-RESULT_FILES = ('pretrain_*/probe.json', 'pretrain_*/*/vis_data/scalars.json',
-                'finetune_*/*/vis_data/scalars.json')
+# the small files a stage's results live in (what --collect-only reads,
+# plus the pre-training's own log of losses and collapse metrics)
+RESULT_FILES = ('probe.json', '*/vis_data/scalars.json')
 
 
-def export_results(work_dir: str, out_dir: str) -> List[str]:
+def finished_stages(settings: Settings, work_dir: str) -> List[str]:
+    """The stage work dirs (relative) whose run finished: those holding the
+    checkpoint a re-run would reuse."""
+    done = []
+    for seed in settings.seeds:
+        for method in methods(settings):
+            stage = f'pretrain_{method}_seed{seed}'
+            ckpt = f'iter_{pretrain_iters(method, settings)}.pth'
+            if osp.isfile(osp.join(work_dir, stage, ckpt)):
+                done.append(stage)
+        for init in methods(settings) + ['random']:
+            stage = f'finetune_{init}_seed{seed}'
+            ckpt = f'epoch_{settings.finetune_epochs}.pth'
+            if osp.isfile(osp.join(work_dir, stage, ckpt)):
+                done.append(stage)
+    return done
+
+
+def export_results(settings: Settings, work_dir: str,
+                   out_dir: str) -> List[str]:
     """Copy the result files of the finished stages of ``work_dir`` to
-    ``out_dir`` (same layout, no checkpoint): a folder small enough to
-    commit, which ``run_all(..., collect_only=True)`` summarises.
+    ``out_dir`` (same layout, no checkpoint; a stage still running is left
+    out): a folder small enough to commit, which ``run_all(...,
+    collect_only=True)`` summarises.
 
     Returns:
         List[str]: The copied files, relative to ``out_dir``.
     """
     copied = []
-    for pattern in RESULT_FILES:
-        for path in sorted(glob.glob(osp.join(work_dir, pattern))):
-            rel = osp.relpath(path, work_dir)
-            os.makedirs(osp.dirname(osp.join(out_dir, rel)), exist_ok=True)
-            shutil.copyfile(path, osp.join(out_dir, rel))
-            copied.append(rel)
+    for stage in finished_stages(settings, work_dir):
+        for pattern in RESULT_FILES:
+            for path in sorted(glob.glob(osp.join(work_dir, stage, pattern))):
+                rel = osp.relpath(path, work_dir)
+                os.makedirs(osp.dirname(osp.join(out_dir, rel)), exist_ok=True)
+                shutil.copyfile(path, osp.join(out_dir, rel))
+                copied.append(rel)
     return copied
 
 

@@ -110,7 +110,7 @@ def main() -> None:
         results = run_all(settings, work_dir, args.collect_only)
     finally:  # what finished is kept, also when a stage failed
         if args.export:
-            files = export_results(work_dir, args.export)
+            files = export_results(settings, work_dir, args.export)
             print(f'{len(files)} result files copied to {args.export}')
     text = markdown(results['table'], args.seeds)
     with open(osp.join(work_dir, 'results.json'), 'w') as f:
