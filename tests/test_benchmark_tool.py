@@ -109,8 +109,14 @@ def test_data_profile_splits_pipeline_time_by_transform():
     mcl, byol = r['profile_ms_per_image']['MCL'], \
         r['profile_ms_per_image']['BYOL']
     assert 'MontageAssembly' in mcl and 'MontageAssembly' not in byol
-    # MCL colours 2 x S = 6 views per image, BYOL 2: more jitter time
-    assert mcl['ColorJitter'] > byol['ColorJitter'] > 0
+    assert mcl['ColorJitter'] > 0 and byol['ColorJitter'] > 0
+    # MCL colours 2 x S = 6 views per image, BYOL 2 (each applied with
+    # p=0.8): three times the calls (counted, so other load on the machine
+    # cannot flip it as it could the times)
+    calls = r['profile_calls_per_image']
+    assert calls['MCL']['MontageAssembly'] == calls['BYOL'][
+        'LoadImageFromFile'] == 1
+    assert calls['MCL']['ColorJitter'] > 2 * calls['BYOL']['ColorJitter'] > 0
     # the wrapper includes what it calls
     assert mcl['MontageAssembly'] >= mcl['ColorJitter']
     # the device path (the default): no photometric step left on the CPU

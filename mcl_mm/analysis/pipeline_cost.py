@@ -10,7 +10,7 @@ import os
 import statistics
 import tempfile
 import time
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Tuple
 
 from mmcv.transforms import Compose
 from mmengine.config import Config
@@ -77,7 +77,9 @@ def measure_pipelines(configs: Dict[str, Config],
                              results['BYOL']['images_per_s_per_worker'])
     results['files'] = len(files)
     if profile:
-        results['profile_ms_per_image'] = profile_pipelines(pipelines, files)
+        times, calls = profile_pipelines(pipelines, files)
+        results['profile_ms_per_image'] = times
+        results['profile_calls_per_image'] = calls
     return results
 
 
@@ -97,13 +99,21 @@ def transform_codes() -> Dict[tuple, str]:
     return codes
 
 
-def profile_pipelines(pipelines: Dict[str, Callable],
-                      files: List[str]) -> Dict[str, Dict[str, float]]:
-    """Milliseconds per image in each transform class (cumulative)."""
+def profile_pipelines(
+    pipelines: Dict[str, Callable], files: List[str]
+) -> Tuple[Dict[str, Dict[str, float]], Dict[str, Dict[str, float]]]:
+    """Milliseconds (cumulative) and calls per image in each transform
+    class.
+
+    Returns:
+        tuple: ``name -> class -> ms per image`` (slowest first) and ``name
+        -> class -> calls per image`` (counts, which load on the machine
+        cannot change).
+    """
     import cProfile
     import pstats
     codes = transform_codes()
-    out = {}
+    times, calls = {}, {}
     for name, pipeline in pipelines.items():
         prof = cProfile.Profile()
         prof.enable()
@@ -111,12 +121,15 @@ def profile_pipelines(pipelines: Dict[str, Callable],
             pipeline(dict(img_path=path))
         prof.disable()
         per_class: Dict[str, float] = {}
+        count: Dict[str, float] = {}
         for (file, line, _), stat in pstats.Stats(prof).stats.items():
             cls = codes.get((file, line))
             if cls:
                 per_class[cls] = per_class.get(cls, 0.) + stat[3]
-        out[name] = {
+                count[cls] = count.get(cls, 0) + stat[1] / len(files)
+        times[name] = {
             k: 1e3 * v / len(files)
             for k, v in sorted(per_class.items(), key=lambda kv: -kv[1])
         }
-    return out
+        calls[name] = count
+    return times, calls
