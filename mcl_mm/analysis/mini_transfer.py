@@ -173,10 +173,26 @@ def pretrain_config(method: str, seed: int, settings: Settings) -> Config:
     return cfg
 
 
+def stage_dir(work_dir: str, stage: str, init: str, seed: int) -> str:
+    """A stage's work dir: ``{stage}_{init}_seed{seed}`` (``stage``:
+    ``pretrain`` or ``finetune``)."""
+    return osp.join(work_dir, f'{stage}_{init}_seed{seed}')
+
+
+def pretrain_checkpoint(method: str, settings: Settings, work_dir: str) -> str:
+    """The last checkpoint of a pre-training: there once it finished."""
+    return osp.join(work_dir, f'iter_{pretrain_iters(method, settings)}.pth')
+
+
+def finetune_checkpoint(settings: Settings, work_dir: str) -> str:
+    """The last checkpoint of a fine-tune: there once it finished."""
+    return osp.join(work_dir, f'epoch_{settings.finetune_epochs}.pth')
+
+
 def pretrain(method: str, seed: int, settings: Settings, work_dir: str) -> str:
     """Pre-train ``method`` (or reuse a finished run); its checkpoint."""
     iters = pretrain_iters(method, settings)
-    ckpt = osp.join(work_dir, f'iter_{iters}.pth')
+    ckpt = pretrain_checkpoint(method, settings, work_dir)
     if osp.isfile(ckpt):  # a re-run goes on where the last one stopped
         print(f'  reusing {ckpt}', flush=True)
         return ckpt
@@ -244,7 +260,7 @@ def finetune(init: str, seed: int, load_from: Optional[str],
              settings: Settings, work_dir: str) -> None:
     """Fine-tune Mask R-CNN from ``load_from`` (or reuse a finished run)."""
     epochs = settings.finetune_epochs
-    if osp.isfile(osp.join(work_dir, f'epoch_{epochs}.pth')):
+    if osp.isfile(finetune_checkpoint(settings, work_dir)):
         print(f'  reusing the finished fine-tune in {work_dir}', flush=True)
         return
     os.makedirs(work_dir, exist_ok=True)
@@ -435,15 +451,13 @@ def finished_stages(settings: Settings, work_dir: str) -> List[str]:
     done = []
     for seed in settings.seeds:
         for method in methods(settings):
-            stage = f'pretrain_{method}_seed{seed}'
-            ckpt = f'iter_{pretrain_iters(method, settings)}.pth'
-            if osp.isfile(osp.join(work_dir, stage, ckpt)):
-                done.append(stage)
+            wd = stage_dir(work_dir, 'pretrain', method, seed)
+            if osp.isfile(pretrain_checkpoint(method, settings, wd)):
+                done.append(osp.relpath(wd, work_dir))
         for init in methods(settings) + ['random']:
-            stage = f'finetune_{init}_seed{seed}'
-            ckpt = f'epoch_{settings.finetune_epochs}.pth'
-            if osp.isfile(osp.join(work_dir, stage, ckpt)):
-                done.append(stage)
+            wd = stage_dir(work_dir, 'finetune', init, seed)
+            if osp.isfile(finetune_checkpoint(settings, wd)):
+                done.append(osp.relpath(wd, work_dir))
     return done
 
 
@@ -493,7 +507,7 @@ def run_all(settings: Settings,
         print(f'seed {seed}', flush=True)
         loads = dict(random=None)
         for method in methods(settings):
-            wd = osp.join(work_dir, f'pretrain_{method}_seed{seed}')
+            wd = stage_dir(work_dir, 'pretrain', method, seed)
             if not collect_only:
                 ckpt = pretrain(method, seed, settings, wd)
                 loads[method] = osp.join(wd, f'{method}_for_mmdet.pth')
@@ -506,7 +520,7 @@ def run_all(settings: Settings,
                     probes.setdefault(f'dense_probe_{k}',
                                       {}).setdefault(method, []).append(v)
         for init in inits:
-            wd = osp.join(work_dir, f'finetune_{init}_seed{seed}')
+            wd = stage_dir(work_dir, 'finetune', init, seed)
             if not collect_only:
                 finetune(init, seed, loads[init], settings, wd)
             curves[init][seed] = read_curve(wd, settings.finetune_epochs)
