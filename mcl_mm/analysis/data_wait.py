@@ -120,8 +120,8 @@ def measure_data_wait(configs: Dict[str, Config],
             each config's.
 
     Returns:
-        Dict[str, dict]: :func:`summarise_wait` per config, and the
-        ratios of MCL's data wait share and images/s to BYOL's.
+        Dict[str, dict]: :func:`summarise_wait` per config, the ratio of
+        MCL's images/s to BYOL's (``ratios``) and the worker count.
     """
     results = {}
     for name, cfg in configs.items():
