@@ -15,7 +15,7 @@ from mcl_mm.engine import apply_device_augment, apply_montage_geometry
 from mcl_mm.models.data_preprocessors import (DEVICE_TRANSFORMS,
                                               MontageDataPreprocessor,
                                               build_device_transform)
-from mmpretrain.registry import TRANSFORMS
+from mmpretrain.registry import MODELS, TRANSFORMS
 from conftest import DEMO_CONFIG
 
 
@@ -151,6 +151,22 @@ def test_runner_moves_the_photometric_steps_and_keeps_the_rest():
     cpu.merge_from_dict({'data_preprocessor.augment_on_device': False})
     apply_device_augment(cpu)
     assert len(cpu.train_dataloader.dataset.pipeline[1].transforms[0]) == 6
+
+
+def test_cpu_switch_under_the_documented_model_key_builds():
+    """``--cfg-options model.data_preprocessor.augment_on_device=False``
+    on a config whose preprocessor is top-level: mmengine's Runner would
+    take the type-less override alone (SelfSupDataPreprocessor, which has
+    no such argument); it is merged into the top-level one instead."""
+    cfg = Config.fromfile(DEMO_CONFIG)
+    assert 'data_preprocessor' not in cfg.model
+    top = copy.deepcopy(cfg.data_preprocessor)
+    cfg.merge_from_dict({'model.data_preprocessor.augment_on_device': False})
+    apply_device_augment(apply_montage_geometry(cfg))
+    assert cfg.model.data_preprocessor == dict(top, augment_on_device=False)
+    assert len(cfg.train_dataloader.dataset.pipeline[1].transforms[0]) == 6
+    pre = MODELS.build(cfg.model).data_preprocessor
+    assert type(pre) is MontageDataPreprocessor and not pre.augment_on_device
 
 
 def test_preprocessor_keeps_view_order_and_augments_in_training_only():

@@ -1,6 +1,6 @@
 # Copyright (c) mcl_mm contributors. All rights reserved.
 """The data pipeline follows the model's montage: one named mechanism."""
-from typing import Any, List
+from typing import Any, List, Optional
 
 from mmengine.config import Config
 from mmengine.logging import print_log
@@ -59,6 +59,20 @@ def apply_montage_geometry(cfg: Config) -> Config:
     return cfg
 
 
+def _data_preprocessor(cfg: Config) -> Optional[dict]:
+    """The model's data preprocessor config. A ``model.data_preprocessor``
+    without a type (an override such as ``--cfg-options
+    model.data_preprocessor.augment_on_device=False``) is merged into the
+    top-level ``data_preprocessor`` here; mmengine's Runner would take it
+    alone and build a preprocessor of the wrong type."""
+    model = cfg.get('model', {})
+    pre, top = model.get('data_preprocessor'), cfg.get('data_preprocessor')
+    if pre is not None and 'type' not in pre and top:
+        pre = dict(top, **pre)
+        cfg.model['data_preprocessor'] = pre
+    return pre or top
+
+
 def apply_device_augment(cfg: Config) -> Config:
     """Move the photometric view transforms to the device.
 
@@ -81,8 +95,7 @@ def apply_device_augment(cfg: Config) -> Config:
         ValueError: If a CPU-only step follows a photometric one (the order
             could not be kept).
     """
-    model = cfg.get('model', {})
-    pre = model.get('data_preprocessor') or cfg.get('data_preprocessor')
+    pre = _data_preprocessor(cfg)
     if not pre or pre.get('type') != 'MontageDataPreprocessor' or \
             not pre.get('augment_on_device', True):
         return cfg
