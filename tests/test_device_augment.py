@@ -101,6 +101,33 @@ def test_every_copy_draws_its_own_parameters(photo):
     assert (blurred[0] - blurred[1]).abs().mean() > 0.05
 
 
+def test_colour_jitter_applies_each_images_ops_in_its_own_order():
+    """The batched selects against the ops run one image at a time, in the
+    order drawn for that image. Random colours near both ends of the range:
+    there the order matters (clamping, hue against the grey blends)."""
+    torch.manual_seed(2)
+    batch = torch.rand(12, 3, 16, 16) * 255
+    jitter = JITTER(brightness=0.4, contrast=0.4, saturation=0.2, hue=0.1)
+    factors, order = jitter.draw(12, batch.device)
+    ops = (JITTER.brightness, JITTER.contrast, JITTER.saturation, JITTER.hue)
+
+    def in_order(i, ks):
+        one = batch[i:i + 1]
+        for k in ks:
+            one = ops[k](one, factors[k][i:i + 1])
+        return one
+
+    # the order matters on these images
+    assert (in_order(0,
+                     (0, 1, 2, 3)) - in_order(0,
+                                              (3, 2, 1, 0))).abs().mean() > 1
+    assert len({tuple(o) for o in order.tolist()}) > 1
+    got = jitter.apply_ops(batch.clone(), factors, order)
+    for i in range(12):
+        torch.testing.assert_close(got[i:i + 1],
+                                   in_order(i, order[i].tolist()))
+
+
 @pytest.mark.parametrize('cfg, prob', [
     (dict(type='Solarize', thr=128, prob=0.2), 0.2),
     (dict(

@@ -14,7 +14,7 @@ written here, because kornia's own ``adjust_contrast`` /
 ``adjust_saturation`` follow other definitions.
 """
 import math
-from typing import Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 import torch
 from kornia.color import hsv_to_rgb, rgb_to_hsv
@@ -59,6 +59,10 @@ def _chosen(n: int, prob: float, device: torch.device) -> torch.Tensor:
 class DeviceTransform(nn.Module):
     """Applies :meth:`transform` to a random subset of the batch.
 
+    Every image is transformed and a per-image select keeps the unchosen
+    ones: no step waits for the device (a boolean index would copy the
+    chosen count to the host, hundreds of times per training step).
+
     Args:
         prob (float): Probability that an image is transformed.
     """
@@ -68,17 +72,16 @@ class DeviceTransform(nn.Module):
         self.prob = prob
 
     def transform(self, x: torch.Tensor) -> torch.Tensor:
-        """Transform every image of ``x`` with its own random parameters."""
+        """Transform every image of ``x`` with its own random parameters
+        (``x`` itself is left as it is)."""
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Transform the chosen images of a (N, 3, H, W) batch."""
-        chosen = _chosen(x.size(0), self.prob, x.device)
-        if not chosen.any():
+        if self.prob <= 0:
             return x
-        x = x.clone()
-        x[chosen] = self.transform(x[chosen])
-        return x
+        chosen = _chosen(x.size(0), self.prob, x.device)
+        return torch.where(chosen.view(-1, 1, 1, 1), self.transform(x), x)
 
 
 def _range(value, center: float = 1.0) -> Tuple[float, float]:
@@ -141,17 +144,31 @@ class BatchColorJitter(DeviceTransform):
                             2 * math.pi)
         return hsv_to_rgb(torch.cat([h, hsv[:, 1:]], 1)).clamp(0, 1) * 255
 
-    def transform(self, x: torch.Tensor) -> torch.Tensor:
-        n, device = x.size(0), x.device
-        ops = (self.brightness, self.contrast, self.saturation, self.hue)
+    def draw(self, n: int,
+             device: torch.device) -> Tuple[List[torch.Tensor], torch.Tensor]:
+        """Per image: the four factors and the order of the four ops.
+
+        Returns:
+            tuple: ``factors`` (brightness, contrast, saturation, hue; each
+            (n,)) and ``order`` ((n, 4), op indices by position).
+        """
         factors = [_uniform(n, lo, hi, device) for lo, hi in self.ranges]
         order = torch.argsort(torch.rand(n, 4, device=device), dim=1)
+        return factors, order
+
+    def apply_ops(self, x: torch.Tensor, factors: List[torch.Tensor],
+                  order: torch.Tensor) -> torch.Tensor:
+        """At each position every op runs on the whole batch and each image
+        keeps the result of its own op there (a select, no index)."""
+        ops = (self.brightness, self.contrast, self.saturation, self.hue)
         for position in range(4):
+            op_here = order[:, position].view(-1, 1, 1, 1)
             for k, op in enumerate(ops):
-                rows = order[:, position] == k
-                if rows.any():
-                    x[rows] = op(x[rows], factors[k][rows])
+                x = torch.where(op_here == k, op(x, factors[k]), x)
         return x
+
+    def transform(self, x: torch.Tensor) -> torch.Tensor:
+        return self.apply_ops(x, *self.draw(x.size(0), x.device))
 
 
 @DEVICE_TRANSFORMS.register_module(name='RandomGrayscale')
