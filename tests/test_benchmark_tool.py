@@ -7,7 +7,7 @@ import sys
 import pytest
 import torch
 
-from mcl_mm.analysis import (PeakMemory, jpeg_files, load_config, make_batch,
+from mcl_mm.analysis import (jpeg_files, load_config, make_batch,
                              measure_models, measure_pipelines,
                              montage_options)
 from mcl_mm.analysis.step_cost import build, count_flops, ratios
@@ -29,14 +29,32 @@ def test_flop_count_of_a_linear_layer_matches_the_formula():
     assert count_flops(lambda: layer(x)) == 2 * 8 * 30 * 20
 
 
-def test_peak_memory_sees_an_allocation_inside_only():
-    with PeakMemory('cpu') as mem:
-        block = torch.ones(64 * 2**20 // 4)  # 64 MB, touched
-        del block
-    assert mem.peak > 48 * 2**20
-    with PeakMemory('cpu') as idle:
-        pass
-    assert idle.peak < 16 * 2**20
+PEAK_CHECK = """
+import sys, time, torch
+from mcl_mm.analysis import PeakMemory
+if sys.argv[1] == 'sampled':  # a /proc that cannot reset the high-water mark
+    PeakMemory._reset_high_water_mark = staticmethod(lambda: False)
+with PeakMemory('cpu') as mem:
+    block = torch.ones(64 * 2**20 // 4)  # 64 MB, touched
+    time.sleep(0.05)  # held over many 2 ms samples
+    del block
+with PeakMemory('cpu') as idle:
+    pass
+print(mem._exact, mem.peak, idle.peak)
+"""
+
+
+@pytest.mark.parametrize('mode', ['vmhwm', 'sampled'])
+def test_peak_memory_sees_an_allocation_inside_only(mode):
+    # a fresh process: memory that earlier tests freed but the allocator
+    # kept resident would take the block without raising the RSS
+    out = subprocess.run([sys.executable, '-c', PEAK_CHECK, mode],
+                         capture_output=True,
+                         text=True,
+                         check=True).stdout.split()
+    assert out[0] == str(mode == 'vmhwm')
+    assert int(out[1]) > 48 * 2**20
+    assert int(out[2]) < 16 * 2**20
 
 
 def test_ratios_divide_mcl_by_byol():
