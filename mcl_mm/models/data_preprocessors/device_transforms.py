@@ -148,6 +148,10 @@ class BatchColorJitter(DeviceTransform):
              device: torch.device) -> Tuple[List[torch.Tensor], torch.Tensor]:
         """Per image: the four factors and the order of the four ops.
 
+        Args:
+            n (int): Images.
+            device (torch.device): Where the draws live.
+
         Returns:
             tuple: ``factors`` (brightness, contrast, saturation, hue; each
             (n,)) and ``order`` ((n, 4), op indices by position).
@@ -159,7 +163,13 @@ class BatchColorJitter(DeviceTransform):
     def apply_ops(self, x: torch.Tensor, factors: List[torch.Tensor],
                   order: torch.Tensor) -> torch.Tensor:
         """At each position every op runs on the whole batch and each image
-        keeps the result of its own op there (a select, no index)."""
+        keeps the result of its own op there (a select, no index).
+
+        Args:
+            x (torch.Tensor): (N, 3, H, W) RGB in [0, 255].
+            factors (List[torch.Tensor]): From :meth:`draw`.
+            order (torch.Tensor): From :meth:`draw`.
+        """
         ops = (self.brightness, self.contrast, self.saturation, self.hue)
         for position in range(4):
             op_here = order[:, position].view(-1, 1, 1, 1)
