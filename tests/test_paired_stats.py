@@ -65,3 +65,14 @@ def test_markdown_table_has_means_and_intervals():
     # differences 1, 0, 3: mean 1.333, sd 1.528, se 0.882, t(2) 4.303
     assert lines[2] == '| bbox_AP | 12 | 10.7 |  | +1.33 [-2.46, +5.13] |  |'
     assert lines[3].startswith('| dense_probe_miou_c5 | 0.6 |  | 0.467 |  |')
+
+
+def test_the_one_level_ablation_is_paired_with_byol_too():
+    per_seed = dict(
+        bbox_AP=dict(mcl=[10., 12.], byol=[9., 12.], mcl_s1=[11., 11.]))
+    out = paired(per_seed)['bbox_AP']
+    assert sorted(out) == ['mcl-byol', 'mcl-mcl_s1', 'mcl_s1-byol']
+    # differences 2, -1: mean 0.5, sd 2.121, se 1.5, t(1) 12.706
+    assert out['mcl_s1-byol']['mean'] == pytest.approx(0.5)
+    assert out['mcl_s1-byol']['ci95'] == pytest.approx(
+        [0.5 - 12.706 * 1.5, 0.5 + 12.706 * 1.5])

@@ -10,9 +10,11 @@ T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
         2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
         2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
 # equal steps, equal FLOPs (BYOL trained 1.33x the steps), random init,
-# the one-level ablation (S=3 against S=1)
+# the one-level ablation (S=3 against S=1, and S=1 against BYOL: about
+# equal training FLOPs per image at the mini-transfer size)
 PAIRS = (('mcl-byol', 'mcl', 'byol'), ('mcl-byol_flops', 'mcl', 'byol_flops'),
-         ('mcl-random', 'mcl', 'random'), ('mcl-mcl_s1', 'mcl', 'mcl_s1'))
+         ('mcl-random', 'mcl', 'random'), ('mcl-mcl_s1', 'mcl', 'mcl_s1'),
+         ('mcl_s1-byol', 'mcl_s1', 'byol'))
 
 
 def t_interval(values: Sequence[float]) -> Dict[str, object]:
