@@ -10,6 +10,28 @@ from mmpretrain.datasets.transforms import MultiView
 from mmpretrain.registry import TRANSFORMS
 from ...models.utils.montage_geometry import view_index
 
+BLUR_TYPES = ('GaussianBlur', 'mmpretrain.GaussianBlur')
+
+
+def _blurs(pipeline: List[dict]) -> List[dict]:
+    """The ``GaussianBlur`` steps of ``pipeline``, also inside
+    ``RandomApply``."""
+    found = []
+    for step in pipeline:
+        if not isinstance(step, dict):
+            continue
+        if step.get('type') in BLUR_TYPES:
+            found.append(step)
+        found += _blurs(step.get('transforms', []))
+    return found
+
+
+def _scaled(value, factor: float):
+    """A radius or a (low, high) radius range times ``factor``."""
+    if isinstance(value, (tuple, list)):
+        return type(value)(v * factor for v in value)
+    return value * factor
+
 
 @TRANSFORMS.register_module()
 class MontageAssembly(MultiView):
@@ -33,9 +55,11 @@ class MontageAssembly(MultiView):
         tile_sizes (Sequence[int], optional): When given, level ``i``'s
             ``RandomResizedCrop`` outputs ``tile_sizes[i]`` pixels directly,
             instead of a full-size copy that the device then shrinks: less
-            CPU work and host-to-device traffic for the same montages.
-            Defaults to None (every copy at the pipeline's own size, as the
-            authors do).
+            CPU work and host-to-device traffic. The tile then comes from
+            one resampling with the crop's interpolation instead of the
+            crop's followed by the tiler's ``mode`` (the authors': bilinear
+            crop, nearest shrink). Defaults to None (every copy at the
+            pipeline's own size, as the authors do).
         shrink_sources (bool): With ``tile_sizes``, level ``i`` crops from
             the decoded image shrunk (area interpolation, once per level,
             shared by views A and B) by ``f = min(tile_sizes[0] /
@@ -44,13 +68,21 @@ class MontageAssembly(MultiView):
             distributed as before and still map to their tiles by the same
             or a smaller factor than level 0, but the crop that is resized is
             up to f^2 times smaller. Defaults to True.
+        blur_per_level (bool): With ``tile_sizes``, level ``i``'s
+            ``GaussianBlur`` radii (``magnitude_range`` or ``radius``, also
+            inside ``RandomApply``) are scaled by ``tile_sizes[i]`` over the
+            crop's pipeline size: a tile is blurred as its full-size copy
+            blurred and then shrunk, the authors' order. False blurs every
+            level with the full-size radii in its own pixels. Defaults to
+            True.
     """
 
     def __init__(self,
                  num_levels: int,
                  transforms: List[List[dict]],
                  tile_sizes: Optional[Sequence[int]] = None,
-                 shrink_sources: bool = True) -> None:
+                 shrink_sources: bool = True,
+                 blur_per_level: bool = True) -> None:
         if num_levels < 1:
             raise ValueError('MontageAssembly: num_levels must be >= 1, got '
                              f'{num_levels}')
@@ -68,19 +100,23 @@ class MontageAssembly(MultiView):
         self.num_levels = num_levels
         self.tile_sizes = tile_sizes
         self.shrink_sources = shrink_sources and tile_sizes is not None
+        self.blur_per_level = blur_per_level
         views = [None] * (len(transforms) * num_levels)
         for p, pipeline in enumerate(transforms):
             for level in range(num_levels):
                 if tile_sizes is not None:
-                    pipeline_at = self._crop_to(pipeline, tile_sizes[level])
+                    pipeline_at = self._crop_to(pipeline, tile_sizes[level],
+                                                blur_per_level)
                 else:
                     pipeline_at = pipeline
                 views[view_index(p, level, num_levels)] = Compose(pipeline_at)
         self.transforms = views
 
     @staticmethod
-    def _crop_to(pipeline: List[dict], size: int) -> List[dict]:
-        """Copy of ``pipeline`` whose RandomResizedCrop outputs ``size``."""
+    def _crop_to(pipeline: List[dict], size: int,
+                 blur_per_level: bool) -> List[dict]:
+        """Copy of ``pipeline`` whose RandomResizedCrop outputs ``size``,
+        its blur radii scaled to match (``blur_per_level``)."""
         pipeline = copy.deepcopy(pipeline)
         crops = [
             t for t in pipeline if isinstance(t, dict) and t.get('type') in (
@@ -91,7 +127,14 @@ class MontageAssembly(MultiView):
                 'MontageAssembly: tile_sizes needs exactly one '
                 f'RandomResizedCrop (as a dict) per view pipeline, found '
                 f'{len(crops)}')
+        full = crops[0]['scale']
+        full = full if isinstance(full, int) else max(full)
         crops[0]['scale'] = size
+        if blur_per_level:
+            for blur in _blurs(pipeline):
+                for key in ('magnitude_range', 'radius'):
+                    if blur.get(key) is not None:
+                        blur[key] = _scaled(blur[key], size / full)
         return pipeline
 
     def _sources(self, img: np.ndarray) -> List[np.ndarray]:
@@ -141,4 +184,5 @@ class MontageAssembly(MultiView):
                           for name in 'AB'[:len(self.num_views)])
         return (f'{self.__class__.__name__}(num_levels={self.num_levels}, '
                 f'tile_sizes={self.tile_sizes}, shrink_sources='
-                f'{self.shrink_sources}, views=[{views}])')
+                f'{self.shrink_sources}, blur_per_level='
+                f'{self.blur_per_level}, views=[{views}])')

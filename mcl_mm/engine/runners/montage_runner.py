@@ -127,7 +127,11 @@ def apply_device_augment(cfg: Config) -> Config:
         # nothing left to move: a config this already ran on (the one a run
         # dumps into its work dir) keeps the preprocessor's augments
         return cfg
-    pre = dict(pre, augments=augments)
+    # the pipeline's blur switch holds for the blur it moved
+    pre = dict(
+        pre,
+        augments=augments,
+        blur_per_level=assemblies[0].get('blur_per_level', True))
     cfg.model['data_preprocessor'] = pre
     print_log(
         'photometric view augmentation on the device: ' +

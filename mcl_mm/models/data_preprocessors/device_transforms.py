@@ -71,17 +71,26 @@ class DeviceTransform(nn.Module):
         super().__init__()
         self.prob = prob
 
-    def transform(self, x: torch.Tensor) -> torch.Tensor:
+    def transform(self, x: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
         """Transform every image of ``x`` with its own random parameters
-        (``x`` itself is left as it is)."""
+        (``x`` itself is left as it is).
+
+        Args:
+            x (torch.Tensor): (N, 3, H, W) RGB in [0, 255].
+            scale (float): The side of these copies relative to the
+                full-size view (1 / r_i for a level-i copy made at its tile
+                size); only transforms measured in pixels use it.
+        """
         raise NotImplementedError
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Transform the chosen images of a (N, 3, H, W) batch."""
+    def forward(self, x: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+        """Transform the chosen images of a (N, 3, H, W) batch (``scale``:
+        see :meth:`transform`)."""
         if self.prob <= 0:
             return x
         chosen = _chosen(x.size(0), self.prob, x.device)
-        return torch.where(chosen.view(-1, 1, 1, 1), self.transform(x), x)
+        return torch.where(
+            chosen.view(-1, 1, 1, 1), self.transform(x, scale), x)
 
 
 def _range(value, center: float = 1.0) -> Tuple[float, float]:
@@ -177,7 +186,7 @@ class BatchColorJitter(DeviceTransform):
                 x = torch.where(op_here == k, op(x, factors[k]), x)
         return x
 
-    def transform(self, x: torch.Tensor) -> torch.Tensor:
+    def transform(self, x: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
         return self.apply_ops(x, *self.draw(x.size(0), x.device))
 
 
@@ -204,7 +213,7 @@ class BatchGrayscale(DeviceTransform):
         b, g, r = (w / total for w in channel_weights)
         self.rgb_weights = (r, g, b)
 
-    def transform(self, x: torch.Tensor) -> torch.Tensor:
+    def transform(self, x: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
         return _gray(x, self.rgb_weights).expand_as(x).contiguous()
 
 
@@ -213,6 +222,12 @@ class BatchGaussianBlur(DeviceTransform):
     """mmpretrain's ``GaussianBlur`` with a radius (sigma) drawn uniformly
     per image from ``magnitude_range`` (``magnitude_std='inf'``); kornia's
     Gaussian filter, edges replicated as Pillow does.
+
+    Sigma is in pixels of the full-size view: a copy made at ``scale`` times
+    that size (a montage level's copy cropped straight to its tile) is
+    blurred by ``scale * sigma`` of its own pixels, with a kernel to match,
+    which is the blur of the full-size copy shrunk to that size, as the MCL
+    authors blur before they shrink.
 
     Args:
         magnitude_range (Tuple[float, float]): Sigma range in pixels.
@@ -229,12 +244,17 @@ class BatchGaussianBlur(DeviceTransform):
             raise ValueError("GaussianBlur on the device draws sigma "
                              "uniformly: magnitude_std must be 'inf'")
         self.magnitude_range = tuple(magnitude_range)
-        high = self.magnitude_range[1]
-        self.kernel_size = 2 * math.ceil(3 * high) + 1
 
-    def transform(self, x: torch.Tensor) -> torch.Tensor:
-        sigma = _uniform(x.size(0), *self.magnitude_range, x.device)
-        size = min(self.kernel_size, 2 * (min(x.shape[-2:]) // 2) - 1)
+    @staticmethod
+    def kernel_size(sigma: float) -> int:
+        """The odd kernel side that holds +-3 ``sigma`` (at least 3)."""
+        return 2 * max(1, math.ceil(3 * sigma)) + 1
+
+    def transform(self, x: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+        sigma = _uniform(x.size(0), *self.magnitude_range, x.device) * scale
+        size = min(
+            self.kernel_size(self.magnitude_range[1] * scale),
+            2 * (min(x.shape[-2:]) // 2) - 1)
         return gaussian_blur2d(
             x, (size, size),
             torch.stack([sigma, sigma], 1),
@@ -254,5 +274,5 @@ class BatchSolarize(DeviceTransform):
         super().__init__(prob)
         self.thr = thr
 
-    def transform(self, x: torch.Tensor) -> torch.Tensor:
+    def transform(self, x: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
         return torch.where(x < self.thr, x, 255 - x)
