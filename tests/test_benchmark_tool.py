@@ -71,13 +71,15 @@ def test_ratios_divide_mcl_by_byol():
             peak_memory_mb=5.,
             train_gflops_per_image=2.,
             forward_gflops_per_image=1.),
-        MCL_authors=dict(forward_gflops_per_image=4.))
+        MCL_authors=dict(
+            forward_gflops_per_image=4., train_gflops_per_image=16.))
     assert ratios(results) == pytest.approx(
         dict(
             step_time_mcl_over_byol=1.5,
             peak_memory_mcl_over_byol=2.,
             train_flops_mcl_over_byol=2.,
             forward_flops_ours_over_authors=0.25,
+            train_flops_ours_over_authors=0.25,
             tiling_share_of_mcl_step=0.1,
             device_augment_share_of_mcl_step=0.02))
 
@@ -108,8 +110,10 @@ def test_authors_formulation_costs_more_than_ours():
         assert r[name]['train_gflops_per_image'] > \
             r[name]['forward_gflops_per_image'] > 0
     # the authors run the head on every pyramid output and the target on
-    # every montage level: more work than ours
+    # every montage level: more work than ours, in the forward and in the
+    # training step (the model's own forward_mode='authors')
     assert 0 < r['ratios']['forward_flops_ours_over_authors'] < 1
+    assert 0 < r['ratios']['train_flops_ours_over_authors'] < 1
     # MCL's montage levels add images: more training FLOPs than BYOL
     assert r['ratios']['train_flops_mcl_over_byol'] > 1
 

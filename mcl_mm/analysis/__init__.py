@@ -3,11 +3,10 @@
 the small MCL / BYOL / random-init transfer comparison."""
 from .data_wait import measure_data_wait
 from .pipeline_cost import jpeg_files, measure_pipelines
-from .step_cost import (PeakMemory, authors_forward, load_config, make_batch,
-                        measure_models, montage_options)
+from .step_cost import (PeakMemory, load_config, make_batch, measure_models,
+                        montage_options)
 
 __all__ = [
     'measure_data_wait', 'jpeg_files', 'measure_pipelines', 'PeakMemory',
-    'authors_forward', 'load_config', 'make_batch', 'measure_models',
-    'montage_options'
+    'load_config', 'make_batch', 'measure_models', 'montage_options'
 ]

@@ -5,12 +5,14 @@ Both models are built from their configs and fed synthetic batches of the
 same batch size and resolution; full training steps (data preprocessor,
 forward, backward, optimizer step) are timed interleaved A B A B after a
 warm-up. :func:`measure_models` returns per model the median step time,
-images/s, peak memory and FLOPs per image, the MCL/BYOL ratios, the forward
-FLOPs of the MCL authors' formulation (tile head on every pyramid output of
-every montage, target network on every level) and the share of the MCL step
+images/s, peak memory and FLOPs per image, the MCL/BYOL ratios, the FLOPs
+of the same MCL config in the authors' forward (``forward_mode='authors'``:
+tile head on every pyramid output of every montage, target network on every
+level) and the share of the MCL step
 spent tiling montages. ``tools/analysis_tools/benchmark.py`` is its command
 line.
 """
+import copy
 import importlib
 import os
 import statistics
@@ -27,7 +29,7 @@ from mmengine.registry import init_default_scope
 from torch.utils.flop_counter import FlopCounterMode
 
 from mcl_mm.engine import apply_device_augment, apply_montage_geometry
-from mcl_mm.models.utils import montages_to_tiles, split_views
+from mcl_mm.models.utils import split_views
 from mmpretrain.registry import MODELS
 
 
@@ -54,25 +56,12 @@ def montage_options(levels: int, resolution: int) -> dict:
     }
 
 
-def build_authors_encoder(model_cfg: dict, device: str) -> torch.nn.Sequential:
-    """The authors' encoder for a config: the FPN keeps all its outputs
-    (P2-P5), whatever the number of levels."""
-    return torch.nn.Sequential(*[
-        revert_sync_batchnorm(MODELS.build(model_cfg[part]))
-        for part in ('backbone', 'neck', 'tile_head')
-    ]).to(device)
-
-
 def build(cfg: Config,
           device: str,
           amp: bool = False,
           channels_last: bool = False) -> tuple:
-    """Model and optimizer wrapper of a config, on ``device``; for MCL also
-    the authors' encoder (for FLOPs), else None."""
+    """Model and optimizer wrapper of a config, on ``device``."""
     cfg.model.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
-    authors = None
-    if 'montage' in cfg.model:
-        authors = build_authors_encoder(cfg.model, device)
     model = revert_sync_batchnorm(MODELS.build(cfg.model))
     model.init_weights()
     model.to(device)
@@ -86,7 +75,7 @@ def build(cfg: Config,
             optim_cfg.dtype = 'bfloat16'
     else:
         optim_cfg.pop('loss_scale', None)
-    return model, build_optim_wrapper(model, optim_cfg), authors
+    return model, build_optim_wrapper(model, optim_cfg)
 
 
 def make_batch(model: torch.nn.Module, batch_size: int,
@@ -173,31 +162,6 @@ def count_flops(fn: Callable[[], None]) -> int:
     return counter.get_total_flops()
 
 
-def authors_forward(model: torch.nn.Module, encoder: torch.nn.Sequential,
-                    batch: dict) -> None:
-    """The authors' formulation of MCL's forward pass (for FLOPs only).
-
-    Online and target (same architecture: ``encoder`` runs twice) both run
-    every level; every output of the full FPN (P2-P5) of every montage is
-    cut into tiles of the level-0 cell count and every tile passes the
-    4-conv head and the projection.
-    """
-    data = model.data_preprocessor(batch, True)
-    views = split_views(data['inputs'], model.tiler.num_levels, 2)
-    cells = model.tiler.resolution // 32
-    backbone, neck, tile_head = encoder
-    for _ in ('online', 'target'):
-        for view in views:
-            montages, _ = model.tiler(view)
-            pyramid = neck(backbone(torch.cat(montages)))
-            x = torch.cat(
-                [montages_to_tiles(p,
-                                   p.size(-1) // cells) for p in pyramid])
-            for conv in tile_head.shared_convs:
-                x = conv(x)
-            tile_head.projection((x, ))
-
-
 def ours_forward(model: torch.nn.Module, batch: dict) -> None:
     """MCL's (or BYOL's) own loss forward."""
     model(**model.data_preprocessor(batch, True), mode='loss')
@@ -226,6 +190,8 @@ def ratios(results: Dict[str, dict]) -> Dict[str, float]:
         byol['train_gflops_per_image'],
         forward_flops_ours_over_authors=mcl['forward_gflops_per_image'] /
         results['MCL_authors']['forward_gflops_per_image'],
+        train_flops_ours_over_authors=mcl['train_gflops_per_image'] /
+        results['MCL_authors']['train_gflops_per_image'],
         tiling_share_of_mcl_step=mcl['tiling_time_s'] / mcl['step_time_s'],
         device_augment_share_of_mcl_step=mcl.get('device_augment_time_s', 0.) /
         mcl['step_time_s'])
@@ -255,7 +221,8 @@ def measure_models(configs: Dict[str, Config],
         profile (bool): Also return the top ops of one step per model.
 
     Returns:
-        Dict[str, dict]: Figures per model, ``MCL_authors`` and ``ratios``.
+        Dict[str, dict]: Figures per model, ``MCL_authors`` (FLOPs of the
+        MCL config with ``forward_mode='authors'``) and ``ratios``.
     """
     init_default_scope('mmpretrain')
     MessageHub.get_current_instance().update_info('max_iters', 10**6)
@@ -265,11 +232,11 @@ def measure_models(configs: Dict[str, Config],
     }
     batches = {
         k: make_batch(m, batch_size, resolution)
-        for k, (m, _, _) in models.items()
+        for k, (m, _) in models.items()
     }
 
     def step_of(name):
-        model, optim_wrapper, _ = models[name]
+        model, optim_wrapper = models[name]
         return lambda: model.train_step(batches[name], optim_wrapper)
 
     steps = {name: step_of(name) for name in models}
@@ -287,7 +254,7 @@ def measure_models(configs: Dict[str, Config],
                 times[name].append(elapsed)
                 peaks[name] = max(peaks[name], mem.peak)
     results = {}
-    for name, (model, _, _) in models.items():
+    for name, (model, _) in models.items():
         median = statistics.median(times[name])
         with torch.no_grad():
             fwd = count_flops(lambda: ours_forward(model, batches[name]))
@@ -297,10 +264,18 @@ def measure_models(configs: Dict[str, Config],
             peak_memory_mb=peaks[name] / 2**20,
             train_gflops_per_image=count_flops(steps[name]) / 1e9 / batch_size,
             forward_gflops_per_image=fwd / 1e9 / batch_size)
-    mcl, _, authors_encoder = models['MCL']
+    mcl = models['MCL'][0]
+    authors_cfg = copy.deepcopy(configs['MCL'])
+    authors_cfg.model.forward_mode = 'authors'
+    authors, authors_optim = build(authors_cfg, device, amp, channels_last)
+    batch = batches['MCL']
+    results['MCL_authors'] = dict(
+        train_gflops_per_image=count_flops(
+            lambda: authors.train_step(batch, authors_optim)) / 1e9 /
+        batch_size)
     with torch.no_grad():
-        authors = count_flops(
-            lambda: authors_forward(mcl, authors_encoder, batches['MCL']))
+        results['MCL_authors']['forward_gflops_per_image'] = count_flops(
+            lambda: ours_forward(authors, batch)) / 1e9 / batch_size
         inputs = mcl.data_preprocessor(batches['MCL'], True)['inputs']
         views = split_views(inputs, mcl.tiler.num_levels, 2)
         tiling = median_time(lambda: [mcl.tiler(v) for v in views], device,
@@ -316,8 +291,6 @@ def measure_models(configs: Dict[str, Config],
     results['MCL']['device_augment_time_s'] = device_augment
     if profile:
         results['profile_tables'] = profile_models(steps)
-    results['MCL_authors'] = dict(forward_gflops_per_image=authors / 1e9 /
-                                  batch_size)
     results['ratios'] = ratios(results)
     return results
 

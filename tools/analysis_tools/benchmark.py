@@ -7,10 +7,10 @@ feeds them synthetic batches of the same batch size and resolution, and
 times full training steps (data preprocessor, forward, backward, optimizer
 step) interleaved A B A B after a warm-up. Prints per model the median step
 time, images/s, peak memory and
-FLOPs per image, then the MCL/BYOL ratios, and the forward FLOPs of the MCL
-authors' formulation (tile head on every pyramid level of every montage,
-target network on every level) for the same config, and the share of the MCL
-step spent tiling montages.
+FLOPs per image, then the MCL/BYOL ratios, the training and forward FLOPs
+of the same MCL config in the authors' forward (``forward_mode='authors'``:
+tile head on every pyramid output of every montage, target network on every
+level), and the share of the MCL step spent tiling montages.
 
 ``--mode data`` measures the two training pipelines alone instead: images/s
 of one worker (one process) on real JPEG files, rounds interleaved.
@@ -122,8 +122,11 @@ def print_models(results: dict) -> None:
                  ('peak MB', 'peak_memory_mb', 10, '.0f', 1),
                  ('train GFLOP/img', 'train_gflops_per_image', 17, '.2f', 1),
                  ('fwd GFLOP/img', 'forward_gflops_per_image', 15, '.2f', 1)])
-    print(f"{'MCL authors':<12}{'':>45}"
-          f"{results['MCL_authors']['forward_gflops_per_image']:>15.2f}")
+    authors = results['MCL_authors']
+    print(f"{'MCL authors':<12}{'':>28}"
+          f"{authors['train_gflops_per_image']:>17.2f}"
+          f"{authors['forward_gflops_per_image']:>15.2f}"
+          "  (forward_mode='authors', FLOPs only)")
     print(f"MCL montage tiling: {results['MCL']['tiling_time_s'] * 1e3:.2f} "
           'ms per step; photometric augmentation on the device: '
           f"{results['MCL']['device_augment_time_s'] * 1e3:.2f} ms per step")

@@ -8,8 +8,11 @@ from mmpretrain.models.utils import CosineEMA
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from ..utils.collapse_metrics import collapse_metrics
-from ..utils.montage_encoder import encode_montages
+from ..utils.montage_encoder import (encode_all_outputs, encode_montages,
+                                     pyramid_output)
 from .base_montage import BaseMontageModel
+
+FORWARD_MODES = ('tiles', 'authors')
 
 
 @MODELS.register_module()
@@ -24,6 +27,20 @@ class MCL(BaseMontageModel):
     is an instance: a per-level predictor must pick, among the EMA target
     embeddings of the other view's full images (gathered over all GPUs), the
     image the tile shows.
+
+    Two forwards give the same embeddings of the same tiles and differ in
+    what else runs through the norm layers, i.e. in their batch statistics
+    and cost (``forward_mode``):
+
+    - ``'tiles'``: the pyramid runs level by level on that level's
+      montages and only on the output the level reads; the tile head runs
+      on the tiles of all levels together; the target embeds the level-0
+      images alone.
+    - ``'authors'``: as the MCL authors' code, the backbone and every
+      pyramid output run on all montages of all levels together, the tile
+      head on every cell of every output (one call per output,
+      :func:`encode_all_outputs`), and the target on all montages, its
+      level-0 images read from that pass.
 
     Args:
         backbone (dict): Config of the backbone (e.g. ResNet with
@@ -43,6 +60,9 @@ class MCL(BaseMontageModel):
             output each level reads, an int for the same output at every
             level (an ablation knob); by default matched by stride, see
             :func:`match_pyramid_outputs`.
+        forward_mode (str): ``'tiles'`` or ``'authors'`` (see above; the
+            latter needs the default ``pyramid_outputs`` and one level-0
+            tile per image). Defaults to ``'tiles'``.
         pretrained (str, optional): Checkpoint to initialise from.
         data_preprocessor (dict, optional): Config of the data preprocessor;
             ``SelfSupDataPreprocessor`` by default.
@@ -58,9 +78,13 @@ class MCL(BaseMontageModel):
                  base_momentum: float = 0.01,
                  pyramid_strides: Sequence[int] = (4, 8, 16, 32),
                  pyramid_outputs: Optional[Union[int, Sequence[int]]] = None,
+                 forward_mode: str = 'tiles',
                  pretrained: Optional[str] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
+        if forward_mode not in FORWARD_MODES:
+            raise ValueError(f'MCL: forward_mode must be one of '
+                             f'{FORWARD_MODES}, got {forward_mode!r}')
         super().__init__(
             backbone=backbone,
             neck=neck,
@@ -72,6 +96,16 @@ class MCL(BaseMontageModel):
             pretrained=pretrained,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
+        if forward_mode == 'authors' and (pyramid_outputs is not None
+                                          or self.tiler.scales[0] != 1 or
+                                          self.tiler.tiles_per_image[0] != 1):
+            raise ValueError(
+                "MCL: forward_mode='authors' needs the default "
+                'pyramid_outputs and a level 0 of one tile per image at '
+                f'scale 1; got pyramid_outputs={pyramid_outputs}, scales='
+                f'{self.tiler.scales}, tiles_per_image='
+                f'{self.tiler.tiles_per_image}')
+        self.forward_mode = forward_mode
         self.target_net = CosineEMA(self.encoder, momentum=base_momentum)
 
     def init_weights(self) -> None:
@@ -98,23 +132,33 @@ class MCL(BaseMontageModel):
             tile embeddings (:func:`collapse_metrics`).
         """
         views = self.split_views(inputs, pipelines=2)
+        encode = (
+            encode_all_outputs
+            if self.forward_mode == 'authors' else encode_montages)
         online = self.encoder
-        tiles, tile_index = [], []
+        tiles, tile_index, view_montages = [], [], []
         for view in views:
             montages, index = self.tiler(view)
             tiles.append(
-                encode_montages(online, montages, self.pyramid_outputs,
-                                self.tiler.scales))
+                encode(online, montages, self.pyramid_outputs,
+                       self.tiler.scales))
             tile_index.append(index)
+            view_montages.append(montages)
 
         with torch.no_grad():
             self.target_net.update_parameters(online)
-            targets = [
-                encode_montages(self.target_net.module,
-                                [self.tiler.resize(view[0], 0)],
-                                self.pyramid_outputs[:1],
-                                self.tiler.scales[:1])[0] for view in views
-            ]
+            if self.forward_mode == 'authors':
+                targets = [
+                    self.target_in_context(m, i[0])
+                    for m, i in zip(view_montages, tile_index)
+                ]
+            else:
+                targets = [
+                    encode_montages(self.target_net.module,
+                                    [self.tiler.resize(view[0], 0)],
+                                    self.pyramid_outputs[:1],
+                                    self.tiler.scales[:1])[0] for view in views
+                ]
 
         losses = {}
         # collapse watch: per level, the online tile embeddings of both views
@@ -129,3 +173,25 @@ class MCL(BaseMontageModel):
                 else:
                     losses[key] = losses.get(key, 0) + value / 2
         return losses
+
+    def target_in_context(self, montages: List[torch.Tensor],
+                          index: torch.Tensor) -> torch.Tensor:
+        """The authors' target: the target network runs on the montages of
+        all levels together and each level-0 image's embedding is read
+        from that pass (only the coarsest output is computed: the others
+        change neither the backbone's statistics nor its embedding).
+
+        Args:
+            montages (List[torch.Tensor]): One view's montages per level.
+            index (torch.Tensor): Level 0's tile index (a permutation of
+                the batch).
+
+        Returns:
+            torch.Tensor: (B, D) target embedding of each image, in batch
+            order.
+        """
+        backbone, neck, tile_head = self.target_net.module
+        top = pyramid_output(neck, backbone(torch.cat(montages)),
+                             self.pyramid_outputs[0])
+        embedded = tile_head([top], [1])[0][:montages[0].size(0)]
+        return torch.empty_like(embedded).index_copy_(0, index, embedded)
