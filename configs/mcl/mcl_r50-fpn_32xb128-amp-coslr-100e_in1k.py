@@ -7,6 +7,12 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
+# the authors' MLP inits (see _base_/models/mcl_r50_fpn.py)
+model = dict(
+    tile_head=dict(
+        projection=dict(init_cfg={{_base_.authors_projection_init}})),
+    head=dict(predictor=dict(init_cfg={{_base_.authors_predictor_init}})))
+
 # the default hooks plus the dense probe (see _base_/models/mcl_r50_fpn.py)
 custom_hooks = [
     dict(type='MontageBatchCheckHook'),

@@ -9,6 +9,8 @@ _base_ = [
 ]
 
 max_epochs = 400
+# the authors' schedule form (_base_/schedules/lars_coslr_100e.py): one
+# cosine over the whole run, the 10-epoch warm-up multiplying it
 param_scheduler = [
     dict(
         type='LinearLR',
@@ -19,14 +21,20 @@ param_scheduler = [
         convert_to_iter_based=True),
     dict(
         type='CosineAnnealingLR',
-        T_max=max_epochs - 10,
+        T_max=max_epochs,
         eta_min=1e-4,
         by_epoch=True,
-        begin=10,
+        begin=0,
         end=max_epochs,
         convert_to_iter_based=True)
 ]
 train_cfg = dict(max_epochs=max_epochs)
+
+# the authors' MLP inits (see _base_/models/mcl_r50_fpn.py)
+model = dict(
+    tile_head=dict(
+        projection=dict(init_cfg={{_base_.authors_projection_init}})),
+    head=dict(predictor=dict(init_cfg={{_base_.authors_predictor_init}})))
 
 # the default hooks plus the dense probe (see _base_/models/mcl_r50_fpn.py)
 custom_hooks = [

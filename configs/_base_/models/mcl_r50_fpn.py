@@ -64,6 +64,23 @@ model = dict(
             norm_cfg=norm_cfg),
         loss=dict(type='TileContrastiveLoss', temperature=1.0)),
 )
+# the authors' MLP inits (their necks.py _init_weights), which the R50
+# ImageNet / COCO configs apply (the CPU demo keeps PyTorch's defaults): the
+# projection's Linear layers Kaiming (fan_in, relu, normal) with zero bias,
+# the predictors' N(0, 0.01) with zero bias; norms weight 1, bias 0
+mlp_norm_init = dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])
+authors_projection_init = [
+    dict(
+        type='Kaiming',
+        layer='Linear',
+        mode='fan_in',
+        nonlinearity='relu',
+        distribution='normal',
+        bias=0.), mlp_norm_init
+]
+authors_predictor_init = [
+    dict(type='Normal', layer='Linear', std=0.01, bias=0.), mlp_norm_init
+]
 # dense probe while pre-training (DenseProbeHook, added by the full-size
 # configs): frozen P2-P5 and C5 on a 200-image COCO val2017 subset, made with
 #   python tools/analysis_tools/make_probe_subset.py \

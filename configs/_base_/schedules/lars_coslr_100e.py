@@ -1,6 +1,19 @@
-# The MCL authors' ImageNet schedule: LARS, lr 1.0 x total_batch / 256
-# (16.0 at 32 x 128), wd 1e-5 (BN and biases excluded from decay and LARS),
-# 10 linear warm-up epochs, cosine to 1e-4, fp16, gradient clip 500.
+# The MCL authors' ImageNet schedule (configs/selfsup/MCL/MCL.py and
+# hooks/lr_hook.py of their code): LARS, lr 1.0 x total_batch / 256 (16.0 at
+# 32 x 128), momentum 0.9, wd 1e-5, fp16, gradient clip 500; one cosine from
+# 16.0 to 1e-4 over the whole run, multiplied during the first 10 epochs by
+# a linear warm-up from 1e-4 (mmcv's warm-up scales the cosine's value: lr
+# peaks at 15.6 near epoch 10 and is 8.0 at epoch 50 of 100). The two
+# schedulers below overlap, so mmengine multiplies them.
+#
+# Weight decay and LARS scaling are skipped for what the authors' regexes
+# '(bn|gn)(\d+)?.(weight|bias)' and 'bias' match in their module names:
+# every bias, and the weights of the norm layers named bn* there (ResNet
+# bn1-3, FPN and tile-head ConvModule norms). Their names leave the ResNet
+# downsample norms (downsample.1) and the MLP norms (mlp.1) under both,
+# which in this package's names are downsample.1 and the NonLinearNeck
+# bn0 of the projection and the predictors. mmengine matches custom_keys as
+# substrings, the longest key first.
 optim_wrapper = dict(
     type='AmpOptimWrapper',
     loss_scale='dynamic',
@@ -8,12 +21,10 @@ optim_wrapper = dict(
     clip_grad=dict(max_norm=500),
     paramwise_cfg=dict(
         custom_keys={
-            'bn': dict(decay_mult=0, lars_exclude=True),
+            'downsample.1.weight': dict(decay_mult=1.0),
+            'bn0.weight': dict(decay_mult=1.0),
             'bias': dict(decay_mult=0, lars_exclude=True),
-            # the ResNet downsample branches' BN is named downsample.1; the
-            # other norms (ResNet bn1-3, FPN and tile-head ConvModule bn,
-            # MLP bn0/bn1) contain 'bn' and match the first key
-            'downsample.1': dict(decay_mult=0, lars_exclude=True),
+            'bn': dict(decay_mult=0, lars_exclude=True),
         }))
 
 max_epochs = 100
@@ -28,10 +39,10 @@ param_scheduler = [
         convert_to_iter_based=True),
     dict(
         type='CosineAnnealingLR',
-        T_max=max_epochs - warmup_epochs,
+        T_max=max_epochs,
         eta_min=1e-4,
         by_epoch=True,
-        begin=warmup_epochs,
+        begin=0,
         end=max_epochs,
         convert_to_iter_based=True)
 ]

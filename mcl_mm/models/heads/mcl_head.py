@@ -4,8 +4,7 @@ from typing import Dict, List, Optional, Sequence, Union
 import torch
 import torch.nn.functional as F
 from mmengine.dist import all_gather, get_rank
-from mmengine.model import BaseModule
-from torch import nn
+from mmengine.model import BaseModule, ModuleList
 
 from mmpretrain.registry import MODELS
 
@@ -74,7 +73,8 @@ class MCLHead(BaseModule):
                                             'MCLHead')
         self.num_levels = num_levels
         self.level_weights = level_weights
-        self.predictors = nn.ModuleList(
+        # mmengine's ModuleList: init_weights reaches the predictors' init_cfg
+        self.predictors = ModuleList(
             MODELS.build(predictor) for _ in range(num_levels))
         self.loss_module = MODELS.build(loss)
 
