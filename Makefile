@@ -5,7 +5,8 @@ DEMO_CONFIG := configs/mcl/mcl_r18-fpn_1xb16-96px-s3-100it_demo.py
 DEMO_DIR := work_dirs/demo
 COINS_CONFIG := configs/benchmarks/mmdetection/mask-rcnn_r18-fpn-conv_1xb2-30e_coins-demo.py
 
-.PHONY: setup demo finetune-demo mini-transfer evidence test test-fast lint
+.PHONY: setup demo finetune-demo mini-transfer evidence evidence-fidelity \
+	test test-fast lint
 
 setup:
 	MCL_VENV=$(abspath $(VENV)) bash tools/setup_env.sh
@@ -53,6 +54,31 @@ evidence: setup
 	$(PY) tools/benchmarks/mini_transfer.py --work-dir $(EVIDENCE_DIR) --seeds 0 1 2 3 4 \
 	    $(EVIDENCE_ARGS) --collect-only --export docs/evidence/cpu
 	cp $(EVIDENCE_DIR)/evidence.json docs/evidence/results.json
+
+# the fidelity arms on the same design (README "Fidelity to the papers"):
+# MCL S=3 and S=2 with the authors' per-level blur, and that S=3 in the
+# authors' forward; one stage pair (pre-training, fine-tune) per call, its
+# results exported as it finishes, so a killed run loses one stage at most;
+# then the summary of every arm from the exported results (an arm and seed
+# whose results are exported already is skipped)
+FIDELITY_ARMS := mcl_s3 mcl_s2 mcl_s3_authors
+FIDELITY_PAIRS := mcl_s3-mcl_s1 mcl_s2-mcl_s1 mcl_s3_authors-mcl_s3 \
+	mcl_s3-byol_flops mcl_s3-byol mcl_s3-mcl mcl_s3-random
+fidelity_stream = for arm in $(FIDELITY_ARMS); do for seed in $(1); do \
+	[ -d docs/evidence/cpu/finetune_$${arm}_seed$$seed ] || \
+	OMP_NUM_THREADS=1 $(PY) tools/benchmarks/mini_transfer.py \
+	    --work-dir $(EVIDENCE_DIR) --seeds $$seed --arms $$arm \
+	    $(EVIDENCE_ARGS) --export docs/evidence/cpu || exit 1; done; done
+evidence-fidelity: setup
+	[ -f data/paste/annotations/test.json ] || $(PY) tools/prepare_paste_data.py data/paste
+	mkdir -p $(EVIDENCE_DIR)
+	($(call fidelity_stream,0 2 4)) > $(EVIDENCE_DIR)/fidelity024.log 2>&1 & \
+	($(call fidelity_stream,1 3)) > $(EVIDENCE_DIR)/fidelity13.log 2>&1 & \
+	wait
+	$(PY) tools/benchmarks/mini_transfer.py --work-dir docs/evidence/cpu \
+	    --seeds 0 1 2 3 4 $(EVIDENCE_ARGS) --collect-only \
+	    --arms mcl byol byol_flops mcl_s1 $(FIDELITY_ARMS) random \
+	    --pairs $(FIDELITY_PAIRS) --summary-dir docs/evidence/fidelity
 
 # everything (what CI runs)
 test: setup

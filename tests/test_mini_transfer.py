@@ -391,3 +391,57 @@ def test_one_seed_gives_every_init_the_same_data_order_and_new_layers(
     assert other_order != order
     assert not torch.equal(heads['rpn_head.rpn_conv.weight'],
                            other_heads['rpn_head.rpn_conv.weight'])
+
+
+def test_fidelity_arms_differ_from_mcl_in_their_switch_only(tmp_path):
+    """``mcl_s3`` = ``mcl`` with the authors' per-level blur; ``mcl_s2`` and
+    ``mcl_s3_authors`` = ``mcl_s3`` with two levels / the authors'
+    forward."""
+    settings = mini_transfer.Settings(
+        data_dir=str(tmp_path),
+        pretrain_iters=30,
+        arms=['mcl_s3', 'mcl_s2', 'mcl_s3_authors', 'random'])
+    assert mini_transfer.methods(settings) == [
+        'mcl_s3', 'mcl_s2', 'mcl_s3_authors'
+    ]
+    assert mini_transfer.initialisations(settings)[-1] == 'random'
+
+    def dumped(name):
+        cfg = apply_montage_geometry(
+            mini_transfer.pretrain_config(name, 2, settings))
+        return cfg.to_dict()
+
+    mcl, s3 = dumped('mcl'), dumped('mcl_s3')
+    assembly = s3['train_dataloader']['dataset']['pipeline'][1]
+    assert assembly['blur_per_level'] is True
+    assert mcl['train_dataloader']['dataset']['pipeline'][1][
+        'blur_per_level'] is False
+    assembly['blur_per_level'] = False
+    assert s3 == mcl
+    s2 = dumped('mcl_s2')
+    assert s2['model']['montage']['scales'] == (1, 2)
+    assert s2['train_dataloader']['dataset']['pipeline'][1]['tile_sizes'] \
+        == [96, 48]
+    authors = dumped('mcl_s3_authors')
+    assert authors['model'].pop('forward_mode') == 'authors'
+    s3 = dumped('mcl_s3')
+    assert authors == s3
+    with pytest.raises(ValueError, match=r"arms \['mcl_s9'\] have no config"):
+        mini_transfer.methods(mini_transfer.Settings(arms=['mcl_s9']))
+    # any other arm: its config from the command line
+    other = mini_transfer.Settings(
+        arms=['mine'], configs=dict(mine=mini_transfer.PRETRAIN['mcl_s3']))
+    assert mini_transfer.initialisations(other) == ['mine']
+    assert mini_transfer.pretrain_config('mine', 0, other).model.type == 'MCL'
+
+
+def test_collapse_metrics_of_the_last_logged_step(tmp_path):
+    rows = [
+        dict(_train(1), std_l0=0.1, erank_l0=5.),
+        dict(_train(2), std_l0=0.2, erank_l0=6., std_l1=0.3)
+    ]
+    run = tmp_path / 'pretrain_mcl_s3_seed0'
+    _scalars(tmp_path, rows, name='pretrain_mcl_s3_seed0')
+    assert mini_transfer.last_collapse_metrics(str(run)) == dict(
+        std_l0=0.2, erank_l0=6., std_l1=0.3)
+    assert mini_transfer.last_collapse_metrics(str(tmp_path / 'none')) == {}

@@ -26,13 +26,23 @@ from mmengine.config import Config
 PACKAGE = osp.dirname(osp.dirname(osp.abspath(__file__)))
 ROOT = osp.dirname(PACKAGE)
 CFG_DIR = osp.join(ROOT, 'configs', 'benchmarks', 'mini_transfer')
-# pre-trained initialisation -> its config; ``byol_flops`` is BYOL trained
-# ``flops_ratio`` x the iterations, ``mcl_s1`` the one-level ablation
+# the named pre-trained arms -> their configs (``--arms NAME=CONFIG`` adds
+# any other): ``byol_flops`` is BYOL trained ``flops_ratio`` x the
+# iterations; ``mcl`` is S=3 with every level blurred by the full-size sigma
+# in its own pixels (the recipe of the first evidence runs), ``mcl_s1`` the
+# one-level ablation, ``mcl_s2`` / ``mcl_s3`` S=2 / S=3 with the authors'
+# per-level blur, ``mcl_s3_authors`` that S=3 in the authors' forward
 PRETRAIN = dict(
     mcl=osp.join(CFG_DIR, 'mcl_r18-fpn_1xb16-96px-s3-400it_paste.py'),
     byol=osp.join(CFG_DIR, 'byol_r18_1xb16-96px-400it_paste.py'),
     byol_flops=osp.join(CFG_DIR, 'byol_r18_1xb16-96px-400it_paste.py'),
-    mcl_s1=osp.join(CFG_DIR, 'mcl_r18-fpn_1xb16-96px-s1-400it_paste.py'))
+    mcl_s1=osp.join(CFG_DIR, 'mcl_r18-fpn_1xb16-96px-s1-400it_paste.py'),
+    mcl_s2=osp.join(CFG_DIR,
+                    'mcl_r18-fpn_1xb16-96px-s2-levelblur-400it_paste.py'),
+    mcl_s3=osp.join(CFG_DIR,
+                    'mcl_r18-fpn_1xb16-96px-s3-levelblur-400it_paste.py'),
+    mcl_s3_authors=osp.join(
+        CFG_DIR, 'mcl_r18-fpn_1xb16-96px-s3-levelblur-authors-400it_paste.py'))
 FINETUNE = osp.join(CFG_DIR, 'mask-rcnn_r18-fpn-conv_1xb4-10e_paste.py')
 INITS = ('mcl', 'byol', 'random')
 Curve = List[Dict[str, float]]
@@ -70,6 +80,12 @@ class Settings:
             split (:func:`dense_probe`).
         ablations (List[str]): More pre-trained initialisations, keys of
             :data:`PRETRAIN` (e.g. ``mcl_s1``).
+        arms (List[str], optional): Exactly the initialisations to run or
+            collect, in order (``random``: the fine-tune from random init),
+            instead of ``mcl``, ``byol`` (``byol_flops``), ``ablations`` and
+            ``random``.
+        configs (Dict[str, str]): Pre-training configs of arms that
+            :data:`PRETRAIN` does not name.
         val_begin (int): First fine-tuning epoch evaluated (then every 2nd
             and the last); later than 1 saves the evaluations before the
             curve can have flattened.
@@ -84,6 +100,12 @@ class Settings:
     probe: bool = False
     ablations: List[str] = field(default_factory=list)
     val_begin: int = 1
+    arms: Optional[List[str]] = None
+    configs: Dict[str, str] = field(default_factory=dict)
+
+    def config_of(self, method: str) -> str:
+        """The pre-training config file of ``method``."""
+        return self.configs.get(method) or PRETRAIN[method]
 
 
 def pretrain_schedule(iters: int, warmup: int = 10) -> List[dict]:
@@ -162,7 +184,7 @@ def pretrain_iters(method: str, settings: Settings) -> int:
 def pretrain_config(method: str, seed: int, settings: Settings) -> Config:
     """The pre-training config of ``method`` for one seed."""
     iters = pretrain_iters(method, settings)
-    cfg = Config.fromfile(PRETRAIN[method])
+    cfg = Config.fromfile(settings.config_of(method))
     cfg.train_cfg.max_iters = iters
     cfg.param_scheduler = pretrain_schedule(iters)
     cfg.default_hooks.checkpoint.interval = iters
@@ -347,24 +369,26 @@ def last_change(by_seed: Dict[int, Curve], key: str = 'bbox') -> dict:
 
 
 def markdown(table: dict, seeds: List[int]) -> str:
-    """The summary as a markdown table and the ranking it shows."""
+    """The summary as a markdown table, and the ranking MCL > BYOL >
+    random when the table has those three."""
     lines = [
         '| initialisation | bbox AP | segm AP | per seed (bbox) |',
         '| --- | --- | --- | --- |'
     ]
-    for init in INITS:
-        row = table[init]
+    for init, row in table.items():
         lines.append(
             f"| {init} | {row['bbox']['mean']:.1f} ± {row['bbox']['std']:.1f}"
             f" | {row['segm']['mean']:.1f} ± {row['segm']['std']:.1f} | " +
             ', '.join(f'{v:.1f}' for v in row['bbox']['values']) + ' |')
-    held = (
-        table['mcl']['bbox']['mean'] > table['byol']['bbox']['mean'] >
-        table['random']['bbox']['mean'])
     lines.append('')
-    lines.append(f'seeds {seeds}; mean ± sample std. Ranking MCL > '
-                 f'BYOL > random (bbox AP): '
+    line = f'seeds {seeds}; mean ± sample std.'
+    if all(init in table for init in INITS):
+        held = (
+            table['mcl']['bbox']['mean'] > table['byol']['bbox']['mean'] >
+            table['random']['bbox']['mean'])
+        line += (' Ranking MCL > BYOL > random (bbox AP): '
                  f'{"held" if held else "did not hold"}.')
+    lines.append(line)
     return '\n'.join(lines)
 
 
@@ -417,6 +441,15 @@ def probe_checkpoint(ckpt: str, settings: Settings) -> Dict[str, float]:
 
 def methods(settings: Settings) -> List[str]:
     """The pre-trained initialisations of a run."""
+    if settings.arms is not None:
+        unknown = [
+            a for a in settings.arms if a != 'random' and a not in PRETRAIN
+            and a not in settings.configs
+        ]
+        if unknown:
+            raise ValueError(f'arms {unknown} have no config; named arms: '
+                             f'{sorted(PRETRAIN)} (others: NAME=CONFIG)')
+        return [a for a in settings.arms if a != 'random']
     known = sorted(set(PRETRAIN) - {'mcl', 'byol', 'byol_flops'})
     unknown = sorted(set(settings.ablations) - set(known))
     if unknown:
@@ -424,6 +457,13 @@ def methods(settings: Settings) -> List[str]:
     return (['mcl', 'byol'] +
             (['byol_flops'] if settings.flops_ratio else []) +
             list(settings.ablations))
+
+
+def initialisations(settings: Settings) -> List[str]:
+    """Every fine-tuned initialisation: :func:`methods` and random init."""
+    if settings.arms is not None and 'random' not in settings.arms:
+        return methods(settings)
+    return methods(settings) + ['random']
 
 
 def read_probe(work_dir: str) -> Dict[str, float]:
@@ -454,7 +494,7 @@ def finished_stages(settings: Settings, work_dir: str) -> List[str]:
             wd = stage_dir(work_dir, 'pretrain', method, seed)
             if osp.isfile(pretrain_checkpoint(method, settings, wd)):
                 done.append(osp.relpath(wd, work_dir))
-        for init in methods(settings) + ['random']:
+        for init in initialisations(settings):
             wd = stage_dir(work_dir, 'finetune', init, seed)
             if osp.isfile(finetune_checkpoint(settings, wd)):
                 done.append(osp.relpath(wd, work_dir))
@@ -500,29 +540,33 @@ def run_all(settings: Settings,
         ``per_seed`` (evidence metric -> init -> value per seed, in seed
         order; the probe's ``dense_probe_<metric>`` with ``probe``).
     """
-    inits = methods(settings) + ['random']
+    inits = initialisations(settings)
     curves: Dict[str, Dict[int, Curve]] = {i: {} for i in inits}
     probes: Dict[str, Dict[str, List[float]]] = {}
     for seed in settings.seeds:
         print(f'seed {seed}', flush=True)
-        loads = dict(random=None)
-        for method in methods(settings):
-            wd = stage_dir(work_dir, 'pretrain', method, seed)
-            if not collect_only:
-                ckpt = pretrain(method, seed, settings, wd)
-                loads[method] = osp.join(wd, f'{method}_for_mmdet.pth')
-                convert(method, ckpt, loads[method])
-            if settings.probe:
-                probe = (
-                    read_probe(wd) if collect_only else probe_checkpoint(
-                        ckpt, settings))
-                for k, v in probe.items():
-                    probes.setdefault(f'dense_probe_{k}',
-                                      {}).setdefault(method, []).append(v)
-        for init in inits:
+        for init in inits:  # each arm's pre-training, then its fine-tune
+            load_from = None
+            if init != 'random':
+                wd = stage_dir(work_dir, 'pretrain', init, seed)
+                if not collect_only:
+                    ckpt = pretrain(init, seed, settings, wd)
+                    load_from = osp.join(wd, f'{init}_for_mmdet.pth')
+                    convert(init, ckpt, load_from)
+                values = last_collapse_metrics(wd)
+                if settings.probe:
+                    probe = (
+                        read_probe(wd) if collect_only else probe_checkpoint(
+                            ckpt, settings))
+                    values.update({
+                        f'dense_probe_{k}': v
+                        for k, v in probe.items()
+                    })
+                for k, v in values.items():
+                    probes.setdefault(k, {}).setdefault(init, []).append(v)
             wd = stage_dir(work_dir, 'finetune', init, seed)
             if not collect_only:
-                finetune(init, seed, loads[init], settings, wd)
+                finetune(init, seed, load_from, settings, wd)
             curves[init][seed] = read_curve(wd, settings.finetune_epochs)
     per_seed = {
         metric: {
@@ -531,9 +575,33 @@ def run_all(settings: Settings,
         }
         for metric, entry in EVIDENCE_METRICS.items()
     }
-    per_seed.update(probes)
-    return dict(
-        table=summarise({i: curves[i]
-                         for i in INITS}),
-        curves=curves,
-        per_seed=per_seed)
+    # metrics some seeds lack (a pre-training logged before they existed)
+    # are left out for that arm: the design is paired
+    per_seed.update({
+        metric: {
+            init: values
+            for init, values in by_init.items()
+            if len(values) == len(settings.seeds)
+        }
+        for metric, by_init in probes.items()
+    })
+    return dict(table=summarise(curves), curves=curves, per_seed=per_seed)
+
+
+def last_collapse_metrics(work_dir: str) -> Dict[str, float]:
+    """The per-level ``std_l*`` / ``erank_l*`` a pre-training logged last
+    (its newest ``scalars.json``); empty when it logged none (BYOL, or no
+    log)."""
+    files = sorted(
+        glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
+    found: Dict[str, float] = {}
+    if not files:
+        return found
+    with open(files[-1]) as f:
+        for line in f:
+            row = json.loads(line)
+            found.update({
+                k: v
+                for k, v in row.items() if k.startswith(('std_l', 'erank_l'))
+            })
+    return found

@@ -3,18 +3,29 @@
 file's schema (``docs/evidence/results.json``)."""
 import math
 import statistics
-from typing import Dict, List, Sequence
+from typing import Dict, List, Sequence, Tuple
 
-# two-sided 95 % Student t quantiles (0.975) for 1..30 degrees of freedom
-T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-        2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-        2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
-# equal steps, equal FLOPs (BYOL trained 1.33x the steps), random init,
-# the one-level ablation (S=3 against S=1, and S=1 against BYOL: about
-# equal training FLOPs per image at the mini-transfer size)
-PAIRS = (('mcl-byol', 'mcl', 'byol'), ('mcl-byol_flops', 'mcl', 'byol_flops'),
-         ('mcl-random', 'mcl', 'random'), ('mcl-mcl_s1', 'mcl', 'mcl_s1'),
-         ('mcl_s1-byol', 'mcl_s1', 'byol'))
+from scipy.stats import t as student_t
+
+# a pair: (name, left init, right init), the difference left - right
+Pair = Tuple[str, str, str]
+
+
+def parse_pairs(names: Sequence[str]) -> List[Pair]:
+    """Pairs from their names ``LEFT-RIGHT`` (init names hold no ``-``).
+
+    Raises:
+        ValueError: Naming the pair, if it is not two names around one
+            ``-``.
+    """
+    pairs = []
+    for name in names:
+        parts = name.split('-')
+        if len(parts) != 2 or not all(parts):
+            raise ValueError(f'pair {name!r}: expected LEFT-RIGHT, two '
+                             'initialisation names around one "-"')
+        pairs.append((name, parts[0], parts[1]))
+    return pairs
 
 
 def t_interval(values: Sequence[float]) -> Dict[str, object]:
@@ -31,8 +42,8 @@ def t_interval(values: Sequence[float]) -> Dict[str, object]:
     if n < 2:
         raise ValueError(f't_interval needs 2 or more seeds, got {n}')
     mean = statistics.mean(values)
-    t = T975[n - 2] if n - 1 <= len(T975) else 1.960
-    half = t * statistics.stdev(values) / math.sqrt(n)
+    half = student_t.ppf(0.975, n - 1) * statistics.stdev(values) / \
+        math.sqrt(n)
     return dict(mean=mean, ci95=[mean - half, mean + half])
 
 
@@ -48,14 +59,15 @@ def differences(by_init: Dict[str, List[float]], left: str,
 
 
 def paired(per_seed: Dict[str, Dict[str, List[float]]],
-           pairs=PAIRS) -> Dict[str, Dict[str, Dict[str, object]]]:
+           pairs: Sequence[Pair]) -> Dict[str, Dict[str, Dict[str, object]]]:
     """``metric -> pair -> {mean, ci95}`` of the seed-wise differences.
 
     Args:
         per_seed (dict): ``metric -> init -> values``, the values of every
             init in the same seed order.
-        pairs: (name, left init, right init) triples; a pair whose inits a
-            metric lacks is left out for it.
+        pairs (Sequence[Pair]): (name, left init, right init) triples
+            (:func:`parse_pairs`); a pair whose inits a metric lacks is
+            left out for it.
     """
     out: Dict[str, Dict[str, Dict[str, object]]] = {}
     for metric, by_init in per_seed.items():
@@ -79,7 +91,10 @@ def plot_paired(results: dict, metrics: Sequence[str], path: str) -> None:
     fig, axes = plt.subplots(
         1, len(metrics), figsize=(4 * len(metrics), 3.6), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
-        names = [p for p in PAIRS if p[0] in results['paired'][metric]]
+        names = [
+            p for p in parse_pairs(results['pairs'])
+            if p[0] in results['paired'][metric]
+        ]
         for x, (name, left, right) in enumerate(names):
             diffs = differences(results['per_seed'][metric], left, right)
             ax.plot([x] * len(diffs), diffs, 'o', color='grey', alpha=0.6)
@@ -112,8 +127,8 @@ def paired_markdown(results: dict, metrics: Sequence[str]) -> str:
             if init not in inits:
                 inits.append(init)
     pairs = [
-        p[0] for p in PAIRS
-        if any(p[0] in results['paired'].get(m, {}) for m in metrics)
+        name for name in results['pairs']
+        if any(name in results['paired'].get(m, {}) for m in metrics)
     ]
     lines = [
         '| metric | ' + ' | '.join(inits + pairs) + ' |',
@@ -137,11 +152,13 @@ def paired_markdown(results: dict, metrics: Sequence[str]) -> str:
 
 def evidence_results(seeds: List[int], per_seed: Dict[str, Dict[str,
                                                                 List[float]]],
-                     settings: dict) -> dict:
-    """The evidence file: exactly ``seeds``, ``per_seed``, ``paired``,
-    ``settings`` (``paired`` is empty below two seeds: no interval)."""
+                     settings: dict, pairs: Sequence[str]) -> dict:
+    """The evidence file: exactly ``seeds``, ``per_seed``, ``pairs`` (their
+    names, ``LEFT-RIGHT``), ``paired`` and ``settings`` (``paired`` is
+    empty below two seeds: no interval)."""
     return dict(
         seeds=list(seeds),
         per_seed=per_seed,
-        paired=paired(per_seed) if len(seeds) >= 2 else {},
+        pairs=list(pairs),
+        paired=paired(per_seed, parse_pairs(pairs)) if len(seeds) >= 2 else {},
         settings=settings)

@@ -32,7 +32,7 @@ from mcl_mm.analysis.mini_transfer import (Settings, export_results,
                                            last_change, markdown, plot,
                                            run_all)
 from mcl_mm.analysis.paired_stats import (evidence_results, paired_markdown,
-                                          plot_paired)
+                                          parse_pairs, plot_paired)
 
 
 def parse_args() -> argparse.Namespace:
@@ -70,6 +70,23 @@ def parse_args() -> argparse.Namespace:
         help='more pre-trained initialisations, e.g. mcl_s1 (MCL with one '
         'level, no montage)')
     parser.add_argument(
+        '--arms',
+        nargs='+',
+        metavar='NAME[=CONFIG]',
+        help='exactly the initialisations to run or collect, in order '
+        '(instead of mcl, byol, byol_flops, --ablations and random): named '
+        'arms (mcl_s3, byol, random, ...) or NAME=CONFIG for any other '
+        'pre-training config')
+    parser.add_argument(
+        '--pairs',
+        nargs='+',
+        metavar='LEFT-RIGHT',
+        default=[
+            'mcl-byol', 'mcl-byol_flops', 'mcl-random', 'mcl-mcl_s1',
+            'mcl_s1-byol'
+        ],
+        help='the paired differences to report (those whose arms ran)')
+    parser.add_argument(
         '--collect-only',
         action='store_true',
         help='run nothing: summarise the finished stages of the work dir '
@@ -79,6 +96,11 @@ def parse_args() -> argparse.Namespace:
         metavar='DIR',
         help='also copy the finished stages\' result files (no '
         'checkpoints) to DIR, which --collect-only --work-dir DIR reads')
+    parser.add_argument(
+        '--summary-dir',
+        metavar='DIR',
+        help='where results.json, evidence.json, results.md and the plots '
+        'go (default: the work dir)')
     parser.add_argument(
         '--probe',
         action='store_true',
@@ -90,11 +112,16 @@ def main() -> None:
     args = parse_args()
     start = time.time()
     work_dir = osp.abspath(args.work_dir)
+    out_dir = osp.abspath(args.summary_dir or work_dir)
     os.makedirs(work_dir, exist_ok=True)
+    os.makedirs(out_dir, exist_ok=True)
     if not osp.isfile(osp.join(args.data_dir, 'annotations', 'test.json')):
         from mcl_mm.utils.paste_data import make_paste_dataset
         make_paste_dataset(args.data_dir, args.num_pretrain, args.num_train,
                            args.num_test)
+    parse_pairs(args.pairs)  # a malformed pair fails before any stage runs
+    arms = None if args.arms is None else [a.split('=')[0] for a in args.arms]
+    configs = dict(a.split('=', 1) for a in args.arms or [] if '=' in a)
     settings = Settings(
         data_dir=args.data_dir,
         seeds=args.seeds,
@@ -105,7 +132,9 @@ def main() -> None:
         flops_ratio=args.equal_flops,
         probe=args.probe,
         ablations=args.ablations,
-        val_begin=args.val_begin)
+        val_begin=args.val_begin,
+        arms=arms,
+        configs=configs)
     try:
         results = run_all(settings, work_dir, args.collect_only)
     finally:  # what finished is kept, also when a stage failed
@@ -113,14 +142,14 @@ def main() -> None:
             files = export_results(settings, work_dir, args.export)
             print(f'{len(files)} result files copied to {args.export}')
     text = markdown(results['table'], args.seeds)
-    with open(osp.join(work_dir, 'results.json'), 'w') as f:
+    with open(osp.join(out_dir, 'results.json'), 'w') as f:
         json.dump(
             dict(results, args=vars(args), minutes=(time.time() - start) / 60),
             f,
             indent=1)
     # the paired evidence (95 % t intervals over seeds of the per-seed
     # differences), docs/evidence/results.json's schema
-    change = last_change(results['curves']['random'])
+    change = last_change(results['curves'].get('random', {}))
     evidence = evidence_results(
         args.seeds, results['per_seed'],
         dict(
@@ -129,26 +158,29 @@ def main() -> None:
             interval='95 % t interval over seeds of the paired differences',
             converged='random init: |bbox AP(last) - AP(last evaluated '
             'before)| < 1 for every seed',
-            random_init_last_change_bbox_AP=change))
-    with open(osp.join(work_dir, 'evidence.json'), 'w') as f:
+            random_init_last_change_bbox_AP=change), args.pairs)
+    with open(osp.join(out_dir, 'evidence.json'), 'w') as f:
         json.dump(evidence, f, indent=1)
     if evidence['paired']:
         shown = [
             'bbox_AP', 'segm_AP', 'bbox_AP75', 'bbox_AP_s',
             'dense_probe_miou_c5'
         ]
-        plot_paired(evidence, shown, osp.join(work_dir, 'paired.png'))
+        # the pre-trainings' last per-level collapse metrics: table only
+        collapse = sorted(m for m in evidence['per_seed']
+                          if m.startswith(('std_l', 'erank_l')))
+        plot_paired(evidence, shown, osp.join(out_dir, 'paired.png'))
         text += ('\n\nPaired differences (mean [95 % t interval] over '
                  f'seeds {args.seeds}):\n\n' +
-                 paired_markdown(evidence, shown))
-    with open(osp.join(work_dir, 'results.md'), 'w') as f:
+                 paired_markdown(evidence, shown + collapse))
+    with open(osp.join(out_dir, 'results.md'), 'w') as f:
         f.write(text + '\n')
-    plot(results['curves'], osp.join(work_dir, 'curves.png'))
+    plot(results['curves'], osp.join(out_dir, 'curves.png'))
     print(text)
     print('random init, bbox AP change over the last evaluation interval per '
           f'seed: {change}')
     print(f'total {(time.time() - start) / 60:.1f} min; results, curves.png '
-          f'in {work_dir}')
+          f'in {out_dir}')
 
 
 if __name__ == '__main__':
