@@ -7,9 +7,9 @@ import sys
 import pytest
 import torch
 
-from mcl_mm.analysis import (jpeg_files, load_config, make_batch,
-                             measure_models, measure_pipelines,
-                             montage_options)
+from mcl_mm.analysis import (count_aten_ops, jpeg_files, load_config,
+                             make_batch, measure_augment, measure_models,
+                             measure_pipelines, montage_options)
 from mcl_mm.analysis.step_cost import build, count_flops, ratios
 from conftest import DEMO_CONFIG, ROOT
 
@@ -172,3 +172,27 @@ def test_benchmark_command_line_prints_the_ratios(tmp_path):
     assert 'step_time_mcl_over_byol' in proc.stdout
     for name in ('MCL', 'BYOL'):
         assert 'aten::' in r['profile_tables'][name]
+
+
+def test_aten_op_count_of_known_calls():
+    x = torch.ones(4, 3)
+    assert count_aten_ops(lambda: x * 2 + 1) == 2  # mul, add
+    assert count_aten_ops(lambda: (x.sum(), x.t())) == 2
+
+
+def test_augment_cost_counts_ops_independent_of_the_batch():
+    cfg = load_config(DEMO_CONFIG, montage_options(3, 64))
+    small = measure_augment(cfg, 2, 'cpu', repeats=1)
+    large = measure_augment(cfg, 6, 'cpu', repeats=1)
+    assert small['aten_ops_per_call'] == large['aten_ops_per_call'] > 0
+    # 2 views x (64^2 + 32^2 + 16^2) px x batch
+    assert large['megapixels'] == pytest.approx(6 * 2 * 5376 / 1e6)
+    assert small['elementwise_passes'] == pytest.approx(
+        small['augment_ms'] / small['elementwise_pass_ms'])
+    cpu = load_config(
+        DEMO_CONFIG,
+        dict(
+            montage_options(3, 64),
+            **{'model.data_preprocessor.augment_on_device': False}))
+    with pytest.raises(ValueError, match='moves no photometric step'):
+        measure_augment(cpu, 2, 'cpu')

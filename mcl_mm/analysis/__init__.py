@@ -1,12 +1,14 @@
 # Copyright (c) mcl_mm contributors. All rights reserved.
 """Measurements behind the tools: step cost, pipeline cost, data wait, and
 the small MCL / BYOL / random-init transfer comparison."""
+from .augment_cost import count_aten_ops, measure_augment
 from .data_wait import measure_data_wait
 from .pipeline_cost import jpeg_files, measure_pipelines
 from .step_cost import (PeakMemory, load_config, make_batch, measure_models,
                         montage_options)
 
 __all__ = [
-    'measure_data_wait', 'jpeg_files', 'measure_pipelines', 'PeakMemory',
-    'load_config', 'make_batch', 'measure_models', 'montage_options'
+    'count_aten_ops', 'measure_augment', 'measure_data_wait', 'jpeg_files',
+    'measure_pipelines', 'PeakMemory', 'load_config', 'make_batch',
+    'measure_models', 'montage_options'
 ]

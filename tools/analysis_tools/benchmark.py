@@ -15,6 +15,11 @@ level), and the share of the MCL step spent tiling montages.
 ``--mode data`` measures the two training pipelines alone instead: images/s
 of one worker (one process) on real JPEG files, rounds interleaved.
 
+``--mode augment`` measures one call of MCL's device augments alone
+(:mod:`mcl_mm.analysis.augment_cost`): the aten ops it dispatches and its
+time in elementwise passes over the same views (``--iters`` timed calls,
+median), against the targets of 150 ops and 15 passes.
+
 ``--mode loader`` trains each model for ``--warmup`` + ``--iters``
 iterations on the images of ``--data-dir`` with ``--workers`` data loader
 workers (the configs' pipelines, optimisers and preprocessors, as
@@ -40,9 +45,9 @@ import json
 import torch
 from mmengine.config import DictAction
 
-from mcl_mm.analysis import (jpeg_files, load_config, measure_data_wait,
-                             measure_models, measure_pipelines,
-                             montage_options)
+from mcl_mm.analysis import (jpeg_files, load_config, measure_augment,
+                             measure_data_wait, measure_models,
+                             measure_pipelines, montage_options)
 
 MCL_CONFIG = 'configs/mcl/mcl_r50-fpn_32xb128-amp-coslr-100e_in1k.py'
 BYOL_CONFIG = 'mmpretrain::byol/byol_resnet50_16xb256-coslr-200e_in1k.py'
@@ -51,7 +56,9 @@ BYOL_CONFIG = 'mmpretrain::byol/byol_resnet50_16xb256-coslr-200e_in1k.py'
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        '--mode', choices=['model', 'data', 'loader'], default='model')
+        '--mode',
+        choices=['model', 'data', 'loader', 'augment'],
+        default='model')
     parser.add_argument('--mcl', default=MCL_CONFIG, help='MCL config')
     parser.add_argument('--byol', default=BYOL_CONFIG, help='BYOL config')
     parser.add_argument(
@@ -132,6 +139,21 @@ def print_models(results: dict) -> None:
           f"{results['MCL']['device_augment_time_s'] * 1e3:.2f} ms per step")
 
 
+# the augment targets: aten ops per call (any batch) and elementwise passes
+# (the memory-bandwidth floor is a few passes)
+AUGMENT_TARGETS = dict(aten_ops_per_call=150, elementwise_passes=15)
+
+
+def print_augment(r: dict) -> None:
+    print(f"device augments, one call over {r['megapixels']:.2f} Mpixels: "
+          f"{r['aten_ops_per_call']} aten ops, {r['augment_ms']:.2f} ms; "
+          f"one elementwise pass {r['elementwise_pass_ms']:.3f} ms: "
+          f"{r['elementwise_passes']:.1f} passes")
+    for key, target in AUGMENT_TARGETS.items():
+        met = 'met' if r[key] <= target else 'not met'
+        print(f'target {key} <= {target}: {met} ({r[key]:.1f})')
+
+
 def main():
     args = parse_args()
     torch.manual_seed(0)
@@ -144,6 +166,11 @@ def main():
         results = measure_models(configs, args.batch_size, args.resolution,
                                  args.iters, args.warmup, args.device,
                                  args.amp, args.channels_last, args.profile)
+    elif args.mode == 'augment':
+        results = dict(
+            MCL=measure_augment(configs['MCL'], args.batch_size, args.device,
+                                max(args.iters, 1)))
+        results['ratios'] = {}
     elif args.mode == 'loader':
         if not args.data_dir:
             raise SystemExit('--mode loader needs --data-dir (a folder of '
@@ -172,6 +199,8 @@ def main():
           f'amp={args.amp}, channels_last={args.channels_last}')
     if args.mode == 'model':
         print_models(results)
+    elif args.mode == 'augment':
+        print_augment(results['MCL'])
     elif args.mode == 'loader':
         print(f'training runs, {args.workers} data loader workers, '
               f'{args.iters} iterations after {args.warmup}:')
