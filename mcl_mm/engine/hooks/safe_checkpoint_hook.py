@@ -75,6 +75,8 @@ class SafeCheckpointHook(CheckpointHook):
 
     def _save_checkpoint_with_step(self, runner, step: int,
                                    meta: dict) -> None:
+        """mmengine's save (through ``backend_args``), then
+        ``last_checkpoint`` again, atomically."""
         super()._save_checkpoint_with_step(runner, step, meta)
         if is_main_process():
             atomic_write(
@@ -162,7 +164,6 @@ class SafeCheckpointHook(CheckpointHook):
             p for p in self._checkpoint_files(folder)
             if p != osp.abspath(path) and _readable(p) is None
         ]
+        beside = ', '.join(others) or 'none'
         raise ResumeError(f'cannot resume from {error}; readable '
-                          f'checkpoints beside it: {", ".join(others)}'
-                          if others else f'cannot resume from {error}; no '
-                          f'readable checkpoint in {folder}')
+                          f'checkpoints beside it: {beside}')
