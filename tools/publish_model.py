@@ -21,7 +21,11 @@ def main() -> None:
     parser.add_argument('out', help='output path; the hash is appended')
     args = parser.parse_args()
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    print(f'published {publish(args.src, args.out)}')
+    try:
+        final = publish(args.src, args.out)
+    except ValueError as err:  # names the file: unreadable, refused, wrong
+        parser.exit(1, f'error: {err}\n')
+    print(f'published {final}')
 
 
 if __name__ == '__main__':

@@ -7,7 +7,9 @@ mmpretrain's script (shipped in its package as ``.mim/tools/train.py``, the
 file ``mim train mmpretrain`` runs): this wrapper only imports mcl_mm first,
 so configs without ``custom_imports`` work too, and lets
 ``--launcher pytorch`` run DDP on machines without GPUs (gloo backend, CPU
-model wrapper), where mmengine 0.10.7 would call ``torch.cuda.set_device``.
+model wrapper), where mmengine 0.10.7 would call ``torch.cuda.set_device``,
+and ends a ``--resume`` that cannot start (``SafeCheckpointHook``: the
+checkpoint cannot be read) with one line naming the files.
 """
 import argparse
 import os.path as osp
@@ -18,6 +20,7 @@ import torch
 
 import mcl_mm  # noqa: F401  (registers mcl_mm's components)
 import mmpretrain
+from mcl_mm.engine.hooks import ResumeError
 
 CPU_DDP_OPTIONS = [
     'env_cfg.dist_cfg.backend=gloo',
@@ -52,4 +55,7 @@ if __name__ == '__main__':
             f'mmpretrain ships no training script at {script}; install '
             'mmpretrain from its wheel (pip install mmpretrain==1.2.0)')
     sys.argv = prepare_cpu_ddp(sys.argv)
-    runpy.run_path(script, run_name='__main__')
+    try:
+        runpy.run_path(script, run_name='__main__')
+    except ResumeError as err:
+        sys.exit(f'error: {err}')

@@ -9,7 +9,7 @@ custom_hooks = [
 ]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
-    checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3))
+    checkpoint=dict(type='SafeCheckpointHook', interval=10, max_keep_ckpts=3))
 log_processor = dict(window_size=50)
 # scalars.json (LocalVisBackend) and TensorBoard event files, both under
 # work_dir/<timestamp>/vis_data: `tensorboard --logdir work_dirs/...`

@@ -76,7 +76,10 @@ train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
     checkpoint=dict(
-        type='CheckpointHook', by_epoch=False, interval=50, max_keep_ckpts=2))
+        type='SafeCheckpointHook',
+        by_epoch=False,
+        interval=50,
+        max_keep_ckpts=2))
 log_processor = dict(window_size=10, by_epoch=False)
 # watch feature quality: per-level std / erank come with the loss; the dense
 # probe (frozen P3-P5 and C5, linear mIoU on the coins photo, built under

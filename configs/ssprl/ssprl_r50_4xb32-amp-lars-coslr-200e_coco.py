@@ -107,7 +107,7 @@ param_scheduler = [
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
 auto_scale_lr = dict(base_batch_size=128)
 default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3))
+    checkpoint=dict(type='SafeCheckpointHook', interval=10, max_keep_ckpts=3))
 custom_hooks = [
     # 'prototype' names the prototypes and the correlation learners
     dict(type='FreezeByNameHook', frozen_iters=dict(prototype=648)),

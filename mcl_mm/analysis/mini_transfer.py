@@ -23,6 +23,8 @@ from typing import Dict, List, Optional
 import torch
 from mmengine.config import Config
 
+from ..converters.checkpoint_file import read_checkpoint
+
 PACKAGE = osp.dirname(osp.dirname(osp.abspath(__file__)))
 ROOT = osp.dirname(PACKAGE)
 CFG_DIR = osp.join(ROOT, 'configs', 'benchmarks', 'mini_transfer')
@@ -250,7 +252,7 @@ def convert(method: str, ckpt: str, out: str) -> None:
             ckpt, out, '--to', 'mmdet', '--config', FINETUNE
         ], out + '.log')
         return
-    state = torch.load(ckpt, map_location='cpu', weights_only=True)
+    state = read_checkpoint(ckpt)
     backbone = {
         k: v
         for k, v in state['state_dict'].items() if k.startswith('backbone.')

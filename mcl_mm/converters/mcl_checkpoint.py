@@ -5,6 +5,8 @@ from typing import Dict, List, Sequence
 
 import torch
 
+from .checkpoint_file import read_checkpoint
+
 REQUIRED = ('backbone.', 'tile_head.')
 
 
@@ -21,9 +23,10 @@ def load_mcl_state(
             backbone and tile head by default.
 
     Raises:
-        ValueError: If the file lacks one of them.
+        ValueError: Naming the file, if it cannot be read (a
+            :class:`CheckpointReadError`) or lacks one of them.
     """
-    ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    ckpt = read_checkpoint(path)
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict):
         raise ValueError(f'{path}: not an MCL checkpoint (no state dict)')

@@ -6,9 +6,12 @@ the optimizer, the schedulers, the message hub and the EMA target / momentum
 key network, and names the file ``{out_stem}-{sha256[:8]}.pth``.
 """
 import hashlib
-import os
+import io
 
 import torch
+
+from ..fileio import atomic_write
+from .checkpoint_file import read_checkpoint
 
 # MCL's EMA target and MaskCo's momentum key network
 DROPPED_PREFIXES = ('target_net.', 'encoder_k.')
@@ -23,8 +26,13 @@ def publish(src: str, out: str) -> str:
 
     Returns:
         str: The path written.
+
+    Raises:
+        CheckpointReadError: Naming ``src``, if it cannot be read or holds
+            objects the safe loader refuses.
+        ValueError: Naming ``src``, if it holds no ``state_dict``.
     """
-    ckpt = torch.load(src, map_location='cpu', weights_only=True)
+    ckpt = read_checkpoint(src)
     if not isinstance(ckpt, dict) or 'state_dict' not in ckpt:
         raise ValueError(f'{src}: expected an mmengine checkpoint with a '
                          f'state_dict, got keys {list(ckpt)[:5]}')
@@ -39,10 +47,9 @@ def publish(src: str, out: str) -> str:
         if isinstance(v, (str, int, float, bool))
     }
     stem = out[:-4] if out.endswith('.pth') else out
-    tmp = stem + '.tmp.pth'
-    torch.save(dict(state_dict=state, meta=meta), tmp)
-    with open(tmp, 'rb') as f:
-        sha = hashlib.sha256(f.read()).hexdigest()
-    final = f'{stem}-{sha[:8]}.pth'
-    os.replace(tmp, final)
+    with io.BytesIO() as f:
+        torch.save(dict(state_dict=state, meta=meta), f)
+        data = f.getvalue()
+    final = f'{stem}-{hashlib.sha256(data).hexdigest()[:8]}.pth'
+    atomic_write(final, data)
     return final

@@ -17,6 +17,7 @@ Example::
 import argparse
 import sys
 
+from mcl_mm.converters.checkpoint_file import CheckpointReadError
 from mcl_mm.converters.load_report import check_load, problems
 
 
@@ -25,7 +26,10 @@ def main() -> None:
     parser.add_argument('config', help='downstream config')
     parser.add_argument('checkpoint', help='checkpoint it would load')
     args = parser.parse_args()
-    report, how = check_load(args.config, args.checkpoint)
+    try:
+        report, how = check_load(args.config, args.checkpoint)
+    except CheckpointReadError as err:
+        parser.exit(1, f'error: {err}\n')
     print(f'{args.checkpoint} loads through {how}')
     print(report.format())
     found = problems(report)

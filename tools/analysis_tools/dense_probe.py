@@ -16,6 +16,7 @@ Example::
 """
 import argparse
 
+from mcl_mm.converters.checkpoint_file import CheckpointReadError
 from mcl_mm.evaluation.dense_probe import ProbeSet, dense_probe
 from mcl_mm.evaluation.probe_model import probe_net_from_file
 
@@ -32,10 +33,13 @@ def main() -> None:
         default=200,
         help='optimiser steps of each linear probe')
     args = parser.parse_args()
+    try:  # read every checkpoint before the probing starts
+        nets = [probe_net_from_file(path) for path in args.checkpoints]
+    except CheckpointReadError as err:
+        parser.exit(1, f'error: {err}\n')
     probe = ProbeSet(args.ann_file, args.img_dir, args.size)
     rows = []
-    for path in args.checkpoints:
-        net, source = probe_net_from_file(path)
+    for path, (net, source) in zip(args.checkpoints, nets):
         rows.append((path, source, dense_probe(net, probe, args.steps)))
     keys = sorted({k for _, _, r in rows for k in r})
     print('| checkpoint | format | ' + ' | '.join(keys) + ' |')

@@ -6,3 +6,6 @@ _base_ = 'mmpretrain::mocov2/benchmarks/' \
     'resnet50_8xb32-linear-steplr-100e_in1k.py'
 
 optim_wrapper = dict(optimizer=dict(lr=10.0, momentum=0.9, weight_decay=0.))
+# crash-safe checkpoints (mcl_mm's SafeCheckpointHook)
+custom_imports = dict(imports=['mcl_mm'], allow_failed_imports=False)
+default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))

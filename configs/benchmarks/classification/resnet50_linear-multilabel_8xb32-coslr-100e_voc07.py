@@ -51,4 +51,4 @@ test_cfg = dict()
 auto_scale_lr = dict(base_batch_size=256)
 
 default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3))
+    checkpoint=dict(type='SafeCheckpointHook', interval=10, max_keep_ckpts=3))

@@ -9,7 +9,7 @@
 _base_ = 'mmdet::pascal_voc/faster-rcnn_r50-caffe-c4_ms-18k_voc0712.py'
 
 custom_imports = dict(
-    imports=['mmpretrain.models.utils.res_layer_extra_norm'],
+    imports=['mmpretrain.models.utils.res_layer_extra_norm', 'mcl_mm'],
     allow_failed_imports=False)
 
 norm_cfg = dict(type='SyncBN', requires_grad=True)
@@ -44,5 +44,6 @@ param_scheduler = [
         milestones=[18000, 22000],
         gamma=0.1)
 ]
-default_hooks = dict(checkpoint=dict(by_epoch=False, interval=4000))
+default_hooks = dict(
+    checkpoint=dict(type='SafeCheckpointHook', by_epoch=False, interval=4000))
 load_from = None  # the converted checkpoint

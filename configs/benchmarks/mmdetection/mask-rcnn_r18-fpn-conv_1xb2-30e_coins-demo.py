@@ -87,5 +87,6 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=10)
 ]
 default_hooks = dict(
-    logger=dict(interval=5), checkpoint=dict(interval=max_epochs))
+    logger=dict(interval=5),
+    checkpoint=dict(type='SafeCheckpointHook', interval=max_epochs))
 load_from = None  # `convert_mcl.py --to mmdet` output of the demo checkpoint

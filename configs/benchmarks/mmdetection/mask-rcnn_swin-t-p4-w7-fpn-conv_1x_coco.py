@@ -17,3 +17,6 @@ model = dict(
             norm_cfg=norm_cfg),
         mask_head=dict(norm_cfg=norm_cfg)))
 load_from = None  # the converted MCL checkpoint
+# crash-safe checkpoints (mcl_mm's SafeCheckpointHook)
+custom_imports = dict(imports=['mcl_mm'], allow_failed_imports=False)
+default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))

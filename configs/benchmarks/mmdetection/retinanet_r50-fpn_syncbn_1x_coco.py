@@ -10,3 +10,6 @@ model = dict(
         frozen_stages=-1, norm_cfg=norm_cfg, norm_eval=False, init_cfg=None),
     neck=dict(norm_cfg=norm_cfg))
 load_from = None  # the converted MCL checkpoint
+# crash-safe checkpoints (mcl_mm's SafeCheckpointHook)
+custom_imports = dict(imports=['mcl_mm'], allow_failed_imports=False)
+default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))

@@ -73,4 +73,5 @@ param_scheduler = [
 ]
 default_hooks = dict(
     logger=dict(interval=5),
-    checkpoint=dict(by_epoch=False, interval=max_iters))
+    checkpoint=dict(
+        type='SafeCheckpointHook', by_epoch=False, interval=max_iters))

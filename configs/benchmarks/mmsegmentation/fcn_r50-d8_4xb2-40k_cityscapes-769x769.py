@@ -8,3 +8,6 @@ model = dict(
         type='ResNet',
         deep_stem=False,
         init_cfg=dict(type='Pretrained', checkpoint=None, prefix='backbone.')))
+# crash-safe checkpoints (mcl_mm's SafeCheckpointHook)
+custom_imports = dict(imports=['mcl_mm'], allow_failed_imports=False)
+default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))

@@ -11,3 +11,6 @@ model = dict(
         deep_stem=False,
         init_cfg=dict(type='Pretrained', checkpoint=None, prefix='backbone.')))
 optim_wrapper = dict(optimizer=dict(lr=0.05))
+# crash-safe checkpoints (mcl_mm's SafeCheckpointHook)
+custom_imports = dict(imports=['mcl_mm'], allow_failed_imports=False)
+default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))

@@ -5,8 +5,10 @@ from .dense_probe_hook import DenseProbeHook
 from .freeze_by_name_hook import FreezeByNameHook
 from .montage_batch_check_hook import MontageBatchCheckHook
 from .non_finite_loss_hook import NonFiniteLossHook
+from .safe_checkpoint_hook import ResumeError, SafeCheckpointHook
 
 __all__ = [
     'BadImageHook', 'CollapseMetricsHook', 'DenseProbeHook',
-    'FreezeByNameHook', 'MontageBatchCheckHook', 'NonFiniteLossHook'
+    'FreezeByNameHook', 'MontageBatchCheckHook', 'NonFiniteLossHook',
+    'ResumeError', 'SafeCheckpointHook'
 ]
