@@ -6,7 +6,7 @@ DEMO_DIR := work_dirs/demo
 COINS_CONFIG := configs/benchmarks/mmdetection/mask-rcnn_r18-fpn-conv_1xb2-30e_coins-demo.py
 
 .PHONY: setup demo finetune-demo mini-transfer evidence evidence-fidelity \
-	test test-fast lint
+	test test-fast lint docs
 
 setup:
 	MCL_VENV=$(abspath $(VENV)) bash tools/setup_env.sh
@@ -88,8 +88,17 @@ test: setup
 test-fast: setup
 	$(PY) -m pytest tests -q -m "not slow"
 
-LINT_PATHS := mcl_mm tools tests configs setup.py
+LINT_PATHS := mcl_mm tools tests configs setup.py docs/en/conf.py \
+	docs/en/stat.py
 lint: setup
 	$(PY) -m flake8 $(LINT_PATHS)
 	$(PY) -m isort --check-only --diff $(LINT_PATHS)
 	$(PY) -m yapf --recursive --diff $(LINT_PATHS)
+
+# the documentation site: docs/en -> docs/en/_build/html, warnings as errors
+# (the docs requirements are installed into the venv on first use)
+docs: setup
+	$(PY) -c "import sphinx, myst_parser, furo" 2>/dev/null || \
+	    $(PY) -m pip install --disable-pip-version-check -q -r requirements/docs.txt
+	$(PY) -m sphinx -W --keep-going -b html docs/en docs/en/_build/html
+	@echo "documentation: docs/en/_build/html/index.html"
