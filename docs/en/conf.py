@@ -1,9 +1,12 @@
 # Sphinx configuration of the mcl_mm documentation (`make docs`).
 import os
 import runpy
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+# autodoc imports mcl_mm from this checkout
+sys.path.insert(0, ROOT)
 
 # the model zoo pages are generated from the metafiles at every build
 runpy.run_path(os.path.join(HERE, 'stat.py'), run_name='__main__')
@@ -21,7 +24,10 @@ author = 'mcl_mm contributors'
 copyright = '2026, mcl_mm contributors'
 release = version = _version()
 
-extensions = ['myst_parser']
+extensions = ['myst_parser', 'sphinx.ext.autodoc', 'sphinx.ext.napoleon']
+autodoc_member_order = 'bysource'
+autodoc_typehints = 'description'
+autoclass_content = 'class'
 source_suffix = {'.md': 'markdown'}
 root_doc = 'index'
 exclude_patterns = ['_build']
