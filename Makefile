@@ -35,7 +35,7 @@ mini-transfer: setup
 	$(PY) tools/prepare_paste_data.py data/paste
 	$(PY) tools/benchmarks/mini_transfer.py --work-dir work_dirs/mini_transfer
 
-# the paired evidence (README "Evidence"): 5 seeds in two processes of one
+# the paired evidence (docs/en/evidence.md): 5 seeds in two processes of one
 # thread each (two MCL pre-trainings side by side: 8.7 min each, one alone
 # 6.6-7.3 min), resumable;
 # then the summary from the finished stages, their result files copied to
@@ -55,7 +55,7 @@ evidence: setup
 	    $(EVIDENCE_ARGS) --collect-only --export docs/evidence/cpu
 	cp $(EVIDENCE_DIR)/evidence.json docs/evidence/results.json
 
-# the fidelity arms on the same design (README "Fidelity to the papers"):
+# the fidelity arms on the same design (docs/en/fidelity.md):
 # MCL S=3 and S=2 with the authors' per-level blur, and that S=3 in the
 # authors' forward; one stage pair (pre-training, fine-tune) per call, its
 # results exported as it finishes, so a killed run loses one stage at most;
