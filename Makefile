@@ -6,7 +6,7 @@ DEMO_DIR := work_dirs/demo
 COINS_CONFIG := configs/benchmarks/mmdetection/mask-rcnn_r18-fpn-conv_1xb2-30e_coins-demo.py
 
 .PHONY: setup demo finetune-demo mini-transfer evidence evidence-fidelity \
-	test test-fast lint
+	test test-fast lint docs
 
 setup:
 	MCL_VENV=$(abspath $(VENV)) bash tools/setup_env.sh
@@ -35,7 +35,7 @@ mini-transfer: setup
 	$(PY) tools/prepare_paste_data.py data/paste
 	$(PY) tools/benchmarks/mini_transfer.py --work-dir work_dirs/mini_transfer
 
-# the paired evidence (README "Evidence"): 5 seeds in two processes of one
+# the paired evidence (docs/en/evidence.md): 5 seeds in two processes of one
 # thread each (two MCL pre-trainings side by side: 8.7 min each, one alone
 # 6.6-7.3 min), resumable;
 # then the summary from the finished stages, their result files copied to
@@ -55,7 +55,7 @@ evidence: setup
 	    $(EVIDENCE_ARGS) --collect-only --export docs/evidence/cpu
 	cp $(EVIDENCE_DIR)/evidence.json docs/evidence/results.json
 
-# the fidelity arms on the same design (README "Fidelity to the papers"):
+# the fidelity arms on the same design (docs/en/fidelity.md):
 # MCL S=3 and S=2 with the authors' per-level blur, and that S=3 in the
 # authors' forward; one stage pair (pre-training, fine-tune) per call, its
 # results exported as it finishes, so a killed run loses one stage at most;
@@ -88,8 +88,17 @@ test: setup
 test-fast: setup
 	$(PY) -m pytest tests -q -m "not slow"
 
-LINT_PATHS := mcl_mm tools tests configs setup.py
+LINT_PATHS := mcl_mm tools tests configs setup.py docs/en/conf.py \
+	docs/en/stat.py
 lint: setup
 	$(PY) -m flake8 $(LINT_PATHS)
 	$(PY) -m isort --check-only --diff $(LINT_PATHS)
 	$(PY) -m yapf --recursive --diff $(LINT_PATHS)
+
+# the documentation site: docs/en -> docs/en/_build/html, warnings as errors
+# (the docs requirements are installed into the venv on first use)
+docs: setup
+	$(PY) -c "import sphinx, myst_parser, furo" 2>/dev/null || \
+	    $(PY) -m pip install --disable-pip-version-check -q -r requirements/docs.txt
+	$(PY) -m sphinx -W --keep-going -b html docs/en docs/en/_build/html
+	@echo "documentation: docs/en/_build/html/index.html"

@@ -13,7 +13,7 @@ differences MCL - BYOL / MCL - random with 95 % t intervals) with its plot
 ``paired.png``. The
 stages are :mod:`mcl_mm.analysis.mini_transfer`; finished ones are reused.
 
-Example (the default size; the time it took is in README)::
+Example (the default size; the time it took is in docs/en/evidence.md)::
 
     python tools/benchmarks/mini_transfer.py --work-dir work_dirs/mini_transfer
 
