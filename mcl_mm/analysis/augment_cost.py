@@ -16,8 +16,6 @@ its tile size) and reports
 
 ``tools/analysis_tools/benchmark.py --mode augment`` is its command line.
 """
-import statistics
-import time
 from typing import Callable, Dict, List
 
 import torch
@@ -26,7 +24,7 @@ from mmengine.registry import init_default_scope
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from mmpretrain.registry import MODELS
-from .step_cost import sync
+from .step_cost import median_time
 
 
 class _OpCounter(TorchDispatchMode):
@@ -57,17 +55,6 @@ def step_views(tile_sizes: List[int], batch_size: int,
         torch.randint(0, 256, (batch_size, 3, s, s), device=device).float()
         for s in list(tile_sizes) * 2
     ]
-
-
-def _median_ms(fn: Callable[[], object], device: str, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        sync(device)
-        start = time.perf_counter()
-        fn()
-        sync(device)
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
 
 
 def measure_augment(cfg: Config,
@@ -109,8 +96,8 @@ def measure_augment(cfg: Config,
     with torch.no_grad():
         ops = count_aten_ops(augment)
         augment(), one_pass()
-        augment_ms = _median_ms(augment, device, repeats)
-        pass_ms = _median_ms(one_pass, device, repeats)
+        augment_ms = 1e3 * median_time(augment, device, repeats)
+        pass_ms = 1e3 * median_time(one_pass, device, repeats)
     return dict(
         aten_ops_per_call=ops,
         augment_ms=augment_ms,
