@@ -12,7 +12,8 @@ from ..utils.montage_encoder import (encode_all_outputs, encode_montages,
                                      pyramid_output)
 from .base_montage import BaseMontageModel
 
-FORWARD_MODES = ('tiles', 'authors')
+# forward_mode -> how the online network embeds the tiles of one view
+FORWARD_MODES = dict(tiles=encode_montages, authors=encode_all_outputs)
 
 
 @MODELS.register_module()
@@ -84,7 +85,7 @@ class MCL(BaseMontageModel):
                  init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
         if forward_mode not in FORWARD_MODES:
             raise ValueError(f'MCL: forward_mode must be one of '
-                             f'{FORWARD_MODES}, got {forward_mode!r}')
+                             f'{tuple(FORWARD_MODES)}, got {forward_mode!r}')
         super().__init__(
             backbone=backbone,
             neck=neck,
@@ -132,9 +133,7 @@ class MCL(BaseMontageModel):
             tile embeddings (:func:`collapse_metrics`).
         """
         views = self.split_views(inputs, pipelines=2)
-        encode = (
-            encode_all_outputs
-            if self.forward_mode == 'authors' else encode_montages)
+        encode = FORWARD_MODES[self.forward_mode]
         online = self.encoder
         tiles, tile_index, view_montages = [], [], []
         for view in views:
