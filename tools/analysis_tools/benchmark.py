@@ -146,9 +146,12 @@ AUGMENT_TARGETS = dict(aten_ops_per_call=150, elementwise_passes=15)
 
 def print_augment(r: dict) -> None:
     print(f"device augments, one call over {r['megapixels']:.2f} Mpixels: "
-          f"{r['aten_ops_per_call']} aten ops, {r['augment_ms']:.2f} ms; "
+          f"{r['aten_ops_per_call']} aten ops ({r['view_ops_per_call']} "
+          f"of them views), {r['augment_ms']:.2f} ms; "
           f"one elementwise pass {r['elementwise_pass_ms']:.3f} ms: "
-          f"{r['elementwise_passes']:.1f} passes")
+          f"{r['elementwise_passes']:.1f} passes" +
+          (' (freed CPU memory kept in the heap)'
+           if r['cpu_heap_retained'] else ''))
     for key, target in AUGMENT_TARGETS.items():
         met = 'met' if r[key] <= target else 'not met'
         print(f'target {key} <= {target}: {met} ({r[key]:.1f})')

@@ -4,8 +4,9 @@ dataset_type = 'ImageNet'
 data_root = 'data/imagenet/'
 # the photometric steps of the view pipelines below (colour jitter, grey,
 # blur, solarize) run batched on the device: MontageRunner moves them into
-# the preprocessor; `--cfg-options
-# model.data_preprocessor.augment_on_device=False` keeps them on the CPU
+# the preprocessor, which runs them fused (FusedAugment); `--cfg-options
+# model.data_preprocessor.augment_on_device=False` keeps them on the CPU,
+# `model.data_preprocessor.fuse_augments=False` runs them one op at a time
 data_preprocessor = dict(
     type='MontageDataPreprocessor',
     augment_on_device=True,

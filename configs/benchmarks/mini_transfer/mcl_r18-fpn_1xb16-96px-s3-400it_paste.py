@@ -8,6 +8,10 @@ max_iters = 400
 # blur_per_level=False: every level is blurred by the full-size sigma in its
 # own pixels, the recipe of the `mcl` evidence arm (docs/evidence/cpu);
 # the -levelblur configs blur as the authors do
+# the evidence arms (docs/evidence) ran the device augments one op at a
+# time (Pillow's HSV hue, kornia's sampled Gaussian blur); every arm keeps
+# that recipe
+data_preprocessor = dict(fuse_augments=False)
 train_dataloader = dict(
     dataset=dict(
         data_root='data/paste/pretrain',
