@@ -217,8 +217,6 @@ class FusedAugment(nn.Module):
             self.stages.append(
                 (kind, list(pipelines[0][first:first + len(types)])))
             first += len(types)
-        num_draws = sum(self.draw_widths)
-        self.num_draws = num_draws
         self.register_buffer('params', torch.tensor(table), persistent=False)
         basis = jitter_basis()
         self.register_buffer('basis', basis[:5], persistent=False)
@@ -273,8 +271,8 @@ class FusedAugment(nn.Module):
         scale in rows of the blur table per sigma and 1 / its pixels, and
         per channel its image; built once per layout, so no step copies
         anything to the device."""
-        key = (tuple(map(tuple, groups)), batch, tuple(scales), tuple(sizes),
-               self.params.device)
+        device = self.params.device
+        key = (tuple(map(tuple, groups)), batch, tuple(sizes), device)
         if key not in self._layouts:
             pipe, scale, pixels = [], [], []
             for members in groups:
@@ -284,13 +282,12 @@ class FusedAugment(nn.Module):
                     scale += [
                         scales[view % len(scales)] * self.blur_rows_per_sigma
                     ] * batch
-            device = self.params.device
+            channel_image = torch.arange(
+                len(pipe), device=device).repeat_interleave(3)
+            inv_pixels = 1 / torch.tensor(pixels, device=device)[:, None]
             self._layouts[key] = (torch.tensor(pipe, device=device),
                                   torch.tensor(scale, device=device),
-                                  torch.arange(
-                                      len(pipe),
-                                      device=device).repeat_interleave(3), 1 /
-                                  torch.tensor(pixels, device=device)[:, None])
+                                  channel_image, inv_pixels)
         return self._layouts[key]
 
     # ------------------------------------------------------------ colour
