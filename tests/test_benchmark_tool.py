@@ -172,12 +172,17 @@ def test_benchmark_command_line_prints_the_ratios(tmp_path):
     assert 'step_time_mcl_over_byol' in proc.stdout
     for name in ('MCL', 'BYOL'):
         assert 'aten::' in r['profile_tables'][name]
+    # the montage levels' extra work shows in the ops of a training step
+    assert r['MCL']['train_aten_ops'] > r['BYOL']['train_aten_ops'] > 0
+    assert 0 < r['MCL']['train_view_ops'] < r['MCL']['train_aten_ops']
 
 
 def test_aten_op_count_of_known_calls():
     x = torch.ones(4, 3)
     assert count_aten_ops(lambda: x * 2 + 1) == 2  # mul, add
     assert count_aten_ops(lambda: (x.sum(), x.t())) == 2
+    # t() returns a view of x, sum() a new tensor
+    assert count_aten_ops(lambda: (x.sum(), x.t()), views=True) == (2, 1)
 
 
 def test_augment_cost_counts_ops_independent_of_the_batch():

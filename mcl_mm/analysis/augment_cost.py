@@ -29,42 +29,15 @@ state (the same elementwise pass varied more than twofold between runs).
 """
 import ctypes
 import statistics
-from typing import Callable, Dict, List, Tuple, Union
+from typing import Dict, List
 
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from mmpretrain.registry import MODELS
+from .op_count import count_aten_ops
 from .step_cost import median_time
-
-
-class _OpCounter(TorchDispatchMode):
-    """Counts the aten ops dispatched inside, and those returning a view
-    of an input (their schema's first return aliases an argument)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.count = 0
-        self.views = 0
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        self.count += 1
-        returns = func._schema.returns
-        if returns and returns[0].alias_info is not None and \
-                not func._schema.is_mutable:
-            self.views += 1
-        return func(*args, **(kwargs or {}))
-
-
-def count_aten_ops(fn: Callable[[], object],
-                   views: bool = False) -> Union[int, Tuple[int, int]]:
-    """The aten ops one call of ``fn`` dispatches (and, with ``views``,
-    how many of them return a view)."""
-    with _OpCounter() as counter:
-        fn()
-    return (counter.count, counter.views) if views else counter.count
 
 
 def retain_cpu_heap() -> bool:

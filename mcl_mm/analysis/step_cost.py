@@ -31,6 +31,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from mcl_mm.engine import apply_device_augment, apply_montage_geometry
 from mcl_mm.models.utils import split_views
 from mmpretrain.registry import MODELS
+from .op_count import count_aten_ops
 
 
 def load_config(path: str, options: Optional[dict] = None) -> Config:
@@ -263,7 +264,11 @@ def measure_models(configs: Dict[str, Config],
             images_per_s=batch_size / median,
             peak_memory_mb=peaks[name] / 2**20,
             train_gflops_per_image=count_flops(steps[name]) / 1e9 / batch_size,
-            forward_gflops_per_image=fwd / 1e9 / batch_size)
+            forward_gflops_per_image=fwd / 1e9 / batch_size,
+            # each op not a view is at least one kernel launch on a GPU
+            **dict(
+                zip(('train_aten_ops', 'train_view_ops'),
+                    count_aten_ops(steps[name], views=True))))
     mcl = models['MCL'][0]
     authors_cfg = copy.deepcopy(configs['MCL'])
     authors_cfg.model.forward_mode = 'authors'
@@ -280,13 +285,13 @@ def measure_models(configs: Dict[str, Config],
         views = split_views(inputs, mcl.tiler.num_levels, 2)
         tiling = median_time(lambda: [mcl.tiler(v) for v in views], device,
                              max(iters, 3))
-        raw = [
-            x[:, [2, 1, 0]].float().to(device)
-            for x in batches['MCL']['inputs']
-        ]
-        augment = getattr(mcl.data_preprocessor, 'augment', None)
-        device_augment = median_time(lambda: augment(raw), device, max(
-            iters, 3)) if augment else 0.
+        # the loader's uint8 views, as the preprocessor receives them
+        raw = [x.to(device) for x in batches['MCL']['inputs']]
+        pre = mcl.data_preprocessor
+        augment = getattr(pre, 'augment', None)
+        device_augment = median_time(
+            lambda: augment(raw, pre._channel_conversion), device, max(
+                iters, 3)) if augment else 0.
     results['MCL']['tiling_time_s'] = tiling
     results['MCL']['device_augment_time_s'] = device_augment
     if profile:
