@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mcl_mm.utils.demo_data import copy_photos, skimage_photos
+from mcl_mm.utils.demo_data import (copy_photos, make_jpeg_folder,
+                                    skimage_photos)
 from conftest import DEMO_CONFIG, ROOT
 
 
@@ -40,3 +41,17 @@ def test_visualize_montage_writes_a_png(tmp_path, photo_dir):
         # 2 views x 3 levels of rows, 4 montages a row at 260 px each
         assert img.size == (1040, 1560)
     assert str(out) in proc.stdout
+
+
+def test_jpeg_folder_is_imagenet_sized_and_reproducible(tmp_path):
+    first = make_jpeg_folder(str(tmp_path / 'a'), 6, seed=3)
+    again = make_jpeg_folder(str(tmp_path / 'b'), 6, seed=3)
+    other = make_jpeg_folder(str(tmp_path / 'c'), 6, seed=4)
+    assert len(first) == 6
+    for a, b, c in zip(first, again, other):
+        with Image.open(a) as img:
+            assert img.size == (500, 375) and img.format == 'JPEG'
+        assert open(a, 'rb').read() == open(b, 'rb').read()
+    assert any(
+        open(a, 'rb').read() != open(c, 'rb').read()
+        for a, c in zip(first, other))

@@ -7,8 +7,9 @@ scikit-image ships a few photographs in ``skimage/data`` (BSD-3-Clause; see
 import os
 import os.path as osp
 import shutil
-from typing import List
+from typing import List, Tuple
 
+import numpy as np
 from PIL import Image
 
 # Photographs (not drawings or synthetic images) in the scikit-image wheel.
@@ -57,4 +58,36 @@ def copy_photos(out_dir: str, limit: int = 0) -> List[str]:
         else:
             shutil.copyfile(path, dst)
         out.append(dst)
+    return out
+
+
+def make_jpeg_folder(out_dir: str,
+                     count: int,
+                     size: Tuple[int, int] = (500, 375),
+                     seed: int = 0) -> List[str]:
+    """Write ``count`` ImageNet-sized JPEGs (quality 90) cut from the
+    bundled photographs: per file a random photo, a random crop of at least
+    half its side, resized to ``size`` (width, height) and flipped at
+    random; the same files for the same seed. For loader timings, where
+    decoding a full-size JPEG is part of the cost.
+
+    Returns:
+        List[str]: The paths written.
+    """
+    os.makedirs(out_dir, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    photos = [Image.open(p).convert('RGB') for p in skimage_photos()]
+    out = []
+    for i in range(count):
+        img = photos[rng.integers(len(photos))]
+        w, h = img.size
+        side = rng.uniform(0.5, 1.0)
+        cw, ch = int(w * side), int(h * side)
+        x, y = rng.integers(w - cw + 1), rng.integers(h - ch + 1)
+        crop = img.crop((x, y, x + cw, y + ch)).resize(size, Image.BICUBIC)
+        if rng.random() < 0.5:
+            crop = crop.transpose(Image.FLIP_LEFT_RIGHT)
+        path = osp.join(out_dir, f'{i:05d}.jpg')
+        crop.save(path, quality=90)
+        out.append(path)
     return out
