@@ -4,8 +4,7 @@
 :class:`FusedAugment` runs the recipe of the per-op device transforms
 (:mod:`.device_transforms`: the same names, probabilities and ranges, each
 image copy with its own draws) in a form whose cost is a few passes over
-the views and about a hundred aten ops per training step, whatever the
-batch:
+the views and 148 aten ops per training step at S=4, whatever the batch:
 
 - the view batches of one size (one montage level of every view pipeline)
   are one batch, and a step's random parameters are drawn in one call;
