@@ -1,5 +1,6 @@
 """The copy-paste evidence set and the mini transfer run's bookkeeping."""
 import json
+import os
 
 import numpy as np
 import pytest
@@ -445,3 +446,95 @@ def test_collapse_metrics_of_the_last_logged_step(tmp_path):
     assert mini_transfer.last_collapse_metrics(str(run)) == dict(
         std_l0=0.2, erank_l0=6., std_l1=0.3)
     assert mini_transfer.last_collapse_metrics(str(tmp_path / 'none')) == {}
+
+
+def test_a_killed_stage_resumes_from_its_newest_checkpoint(
+        tmp_path, monkeypatch):
+    """A stage dir with ``last_checkpoint`` (a run killed after saving)
+    resumes (``resume=True``, no ``load_from``: ``SafeCheckpointHook``
+    picks the newest readable checkpoint); an empty one starts afresh
+    from the pre-trained weights."""
+    dumped = {}
+
+    def record(cmd, log):
+        dumped[os.path.basename(os.path.dirname(log))] = Config.fromfile(
+            os.path.join(os.path.dirname(log), 'config.py'))
+        return 0.
+
+    monkeypatch.setattr(mini_transfer, 'run', record)
+    settings = mini_transfer.Settings(
+        data_dir=str(tmp_path), pretrain_iters=120, finetune_epochs=3)
+    for name in ('fresh', 'killed'):
+        for stage in ('pre', 'ft'):
+            (tmp_path / name / stage).mkdir(parents=True)
+    for stage in ('pre', 'ft'):
+        (tmp_path / 'killed' / stage / 'last_checkpoint').write_text('x')
+    for name in ('fresh', 'killed'):
+        mini_transfer.pretrain('mcl', 0, settings,
+                               str(tmp_path / name / 'pre'))
+        pre = dumped.pop('pre')
+        mini_transfer.finetune('mcl', 0, 'mcl.pth', settings,
+                               str(tmp_path / name / 'ft'))
+        ft = dumped.pop('ft')
+        assert pre.default_hooks.checkpoint.interval == \
+            mini_transfer.PRETRAIN_CHECKPOINT_EVERY == 50
+        assert ft.default_hooks.checkpoint.interval == 1
+        resumed = name == 'killed'
+        assert pre.get('resume', False) is resumed
+        assert ft.get('resume', False) is resumed
+        assert ft.load_from == (None if resumed else 'mcl.pth')
+        assert pre.load_from is None
+    short = mini_transfer.Settings(data_dir=str(tmp_path), pretrain_iters=30)
+    assert mini_transfer.pretrain_config(
+        'mcl', 0, short).default_hooks.checkpoint.interval == 30
+
+
+def _run_scalars(work_dir, stamp, rows):
+    vis = work_dir / stamp / 'vis_data'
+    vis.mkdir(parents=True)
+    (vis / 'scalars.json').write_text('\n'.join(json.dumps(r) for r in rows))
+
+
+def test_a_resumed_stage_reads_as_one_run(tmp_path):
+    """A resumed run logs the steps after its checkpoint in a new folder:
+    the curve and the collapse metrics join the runs, the newer row of a
+    step winning (a run restarted from scratch logs every step again)."""
+    ft = tmp_path / 'finetune'
+    _run_scalars(ft, '20260101_000000', [_train(8), _val(1, 0.1)])
+    _run_scalars(ft, '20260101_010000', [_train(16), _val(2, 0.2)])
+    assert [(p['epoch'], p['bbox'])
+            for p in mini_transfer.read_curve(str(ft), 2)] == [(1, 10.0),
+                                                               (2, 20.0)]
+    _run_scalars(
+        ft, '20260101_020000',
+        [_train(8), _val(1, 0.3),
+         _train(16), _val(2, 0.4)])
+    assert [(p['epoch'], p['bbox'])
+            for p in mini_transfer.read_curve(str(ft), 2)] == [(1, 30.0),
+                                                               (2, 40.0)]
+    pre = tmp_path / 'pretrain'
+    _run_scalars(pre, '20260101_000000', [
+        dict(_train(50), std_l0=0.5),
+        dict(_train(100), std_l0=0.4, erank_l0=9.)
+    ])
+    _run_scalars(pre, '20260101_010000', [dict(_train(150), std_l0=0.3)])
+    assert mini_transfer.last_collapse_metrics(str(pre)) == dict(std_l0=0.3)
+
+
+@pytest.mark.slow
+def test_a_fine_tune_cut_after_an_epoch_goes_on_from_it(tmp_path):
+    """The real stage: mmdet's ``train.py`` (through ``mim``) resumes from
+    the checkpoint of epoch 1 and trains epoch 2 only."""
+    make_paste_dataset(str(tmp_path / 'data'), 2, 8, 4, 128)
+    work_dir = tmp_path / 'ft'
+    for epochs in (1, 2):
+        settings = mini_transfer.Settings(
+            data_dir=str(tmp_path / 'data'), finetune_epochs=epochs)
+        mini_transfer.finetune('random', 0, None, settings, str(work_dir))
+    runs = sorted(work_dir.glob('*/vis_data/scalars.json'))
+    assert len(runs) == 2
+    rows = [json.loads(line) for line in runs[1].read_text().splitlines()]
+    assert {r['epoch'] for r in rows if 'lr' in r} == {2}
+    assert 'resumed epoch: 1' in (work_dir / 'run.log').read_text()
+    assert [p['epoch']
+            for p in mini_transfer.read_curve(str(work_dir), 2)] == [1, 2]

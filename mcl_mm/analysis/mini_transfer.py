@@ -6,7 +6,11 @@ and mmpretrain's BYOL with the same backbone, data, batch, optimiser and
 iterations; fine-tune the same Mask R-CNN from each checkpoint and from
 random init; read the test-split AP of every evaluated epoch and summarise
 the last one over the seeds. Every stage keeps its output on disk and is
-skipped when it is already there, so an interrupted run resumes.
+skipped when it is already there; a stage killed midway resumes from its
+last checkpoint (every :data:`PRETRAIN_CHECKPOINT_EVERY` iterations, every
+fine-tuning epoch). mmengine saves no random-number state, so a resumed
+stage is not bit-equal to an uninterrupted one, and an evaluation cut off by
+the kill is not repeated: its epoch is missing from the curve.
 """
 import glob
 import json
@@ -46,6 +50,9 @@ PRETRAIN = dict(
     mcl_s3_authors=osp.join(
         CFG_DIR, 'mcl_r18-fpn_1xb16-96px-s3-levelblur-authors-400it_paste.py'))
 FINETUNE = osp.join(CFG_DIR, 'mask-rcnn_r18-fpn-conv_1xb4-10e_paste.py')
+# pre-training iterations between checkpoints (fine-tunes save every epoch):
+# a killed stage loses at most this much
+PRETRAIN_CHECKPOINT_EVERY = 50
 INITS = ('mcl', 'byol', 'random')
 Curve = List[Dict[str, float]]
 # curve entry -> mmdet CocoMetric scalar (AP in %)
@@ -165,7 +172,7 @@ def run(cmd: List[str], log: str) -> float:
     env = dict(os.environ)
     env['PATH'] = osp.dirname(sys.executable) + os.pathsep + env['PATH']
     env['PYTHONPATH'] = ROOT + os.pathsep + env.get('PYTHONPATH', '')
-    with open(log, 'w') as f:
+    with open(log, 'a') as f:  # a resumed stage keeps the killed run's log
         proc = subprocess.run(
             cmd, cwd=ROOT, env=env, stdout=f, stderr=subprocess.STDOUT)
     if proc.returncode:
@@ -189,7 +196,8 @@ def pretrain_config(method: str, seed: int, settings: Settings) -> Config:
     cfg = Config.fromfile(settings.config_of(method))
     cfg.train_cfg.max_iters = iters
     cfg.param_scheduler = pretrain_schedule(iters)
-    cfg.default_hooks.checkpoint.interval = iters
+    cfg.default_hooks.checkpoint.interval = min(iters,
+                                                PRETRAIN_CHECKPOINT_EVERY)
     cfg.train_dataloader.batch_size = settings.pretrain_batch
     cfg.train_dataloader.dataset.data_root = osp.join(
         osp.abspath(settings.data_dir), 'pretrain')
@@ -213,6 +221,17 @@ def finetune_checkpoint(settings: Settings, work_dir: str) -> str:
     return osp.join(work_dir, f'epoch_{settings.finetune_epochs}.pth')
 
 
+def resume_where_stopped(cfg: Config, work_dir: str) -> Config:
+    """``cfg`` resuming from the newest checkpoint in ``work_dir`` when a
+    killed run left one (``last_checkpoint``: ``SafeCheckpointHook`` picks
+    the newest readable file), else ``cfg`` as it is."""
+    if osp.isfile(osp.join(work_dir, 'last_checkpoint')):
+        cfg.resume = True
+        cfg.load_from = None
+        print(f'  resuming the stage in {work_dir}', flush=True)
+    return cfg
+
+
 def pretrain(method: str, seed: int, settings: Settings, work_dir: str) -> str:
     """Pre-train ``method`` (or reuse a finished run); its checkpoint."""
     iters = pretrain_iters(method, settings)
@@ -222,7 +241,8 @@ def pretrain(method: str, seed: int, settings: Settings, work_dir: str) -> str:
         return ckpt
     os.makedirs(work_dir, exist_ok=True)
     path = osp.join(work_dir, 'config.py')
-    pretrain_config(method, seed, settings).dump(path)
+    resume_where_stopped(pretrain_config(method, seed, settings),
+                         work_dir).dump(path)
     if settings.gpus > 1:
         cmd = [
             'bash',
@@ -269,7 +289,7 @@ def finetune_config(seed: int, load_from: Optional[str],
     cfg.train_cfg.max_epochs = epochs
     cfg.train_cfg.val_begin = settings.val_begin
     cfg.param_scheduler = finetune_schedule(epochs)
-    cfg.default_hooks.checkpoint.interval = epochs
+    cfg.default_hooks.checkpoint.interval = 1
     data_root = osp.abspath(settings.data_dir) + '/'
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[loader].dataset.data_root = data_root
@@ -289,7 +309,8 @@ def finetune(init: str, seed: int, load_from: Optional[str],
         return
     os.makedirs(work_dir, exist_ok=True)
     path = osp.join(work_dir, 'config.py')
-    finetune_config(seed, load_from, settings).dump(path)
+    resume_where_stopped(finetune_config(seed, load_from, settings),
+                         work_dir).dump(path)
     launcher = 'pytorch' if settings.gpus > 1 else 'none'
     seconds = run([
         'mim', 'train', 'mmdet', path, '--gpus',
@@ -301,9 +322,29 @@ def finetune(init: str, seed: int, load_from: Optional[str],
         flush=True)
 
 
+def read_scalars(work_dir: str) -> List[dict]:
+    """The rows of every mmengine ``scalars.json`` in ``work_dir``, oldest
+    run first: a run resumed from a checkpoint logs the steps after it in a
+    new timestamped folder, and a run started afresh logs every step again,
+    so a later row of a step supersedes an earlier one.
+
+    Raises:
+        FileNotFoundError: If no run in ``work_dir`` logged scalars.
+    """
+    files = sorted(
+        glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
+    if not files:
+        raise FileNotFoundError(f'no scalars.json under {work_dir}')
+    rows = []
+    for path in files:
+        with open(path) as f:
+            rows.extend(json.loads(line) for line in f if line.strip())
+    return rows
+
+
 def read_curve(work_dir: str, epochs: int) -> Curve:
     """Test-split AP of every epoch that was evaluated, from mmengine's
-    ``scalars.json`` (the newest run in ``work_dir``).
+    ``scalars.json`` (every run in ``work_dir``, see :func:`read_scalars`).
 
     A validation row is one without a learning rate (training rows log
     ``lr``); its ``step`` is the epoch. mmdet's CocoMetric logs no AP when
@@ -322,24 +363,17 @@ def read_curve(work_dir: str, epochs: int) -> Curve:
         FileNotFoundError: If the run logged no scalars.
         ValueError: If the last epoch has no evaluation.
     """
-    files = sorted(
-        glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
-    if not files:
-        raise FileNotFoundError(f'no scalars.json under {work_dir}')
     found = {}
-    with open(files[-1]) as f:
-        for line in f:
-            row = json.loads(line)
-            if 'lr' in row:
-                continue
+    for row in read_scalars(work_dir):
+        if 'lr' not in row:
             found[row['step']] = {
                 name: 100 * row.get(key, 0.0)
                 for name, key in CURVE_KEYS.items()
             }
     if epochs not in found:
         raise ValueError(
-            f'{files[-1]}: no evaluation of the last epoch ({epochs}) of '
-            f'the run in {work_dir}; evaluated epochs: {sorted(found)}')
+            f'{work_dir}: no evaluation of the last epoch ({epochs}) in the '
+            f'scalars.json of its runs; evaluated epochs: {sorted(found)}')
     return [dict(epoch=e, **found[e]) for e in sorted(found) if e <= epochs]
 
 
@@ -591,17 +625,17 @@ def run_all(settings: Settings,
 
 
 def last_collapse_metrics(work_dir: str) -> Dict[str, float]:
-    """The per-level ``std_l*`` / ``erank_l*`` a pre-training logged last
-    (its newest ``scalars.json``); empty when it logged none (BYOL, or no
-    log)."""
-    files = sorted(
-        glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
+    """The per-level ``std_l*`` / ``erank_l*`` a pre-training logged at its
+    last training step (every run in ``work_dir``, see
+    :func:`read_scalars`); empty when it logged none (BYOL, or no log)."""
     found: Dict[str, float] = {}
-    if not files:
+    try:
+        rows = read_scalars(work_dir)
+    except FileNotFoundError:
         return found
-    with open(files[-1]) as f:
-        for line in f:
-            row = json.loads(line)
+    last = max((r['step'] for r in rows if 'lr' in r), default=None)
+    for row in rows:
+        if row.get('step') == last:
             found.update({
                 k: v
                 for k, v in row.items() if k.startswith(('std_l', 'erank_l'))
