@@ -31,7 +31,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from mcl_mm.engine import apply_device_augment, apply_montage_geometry
 from mcl_mm.models.utils import split_views
 from mmpretrain.registry import MODELS
-from .op_count import count_aten_ops
+from .op_count import op_counts
 
 
 def load_config(path: str, options: Optional[dict] = None) -> Config:
@@ -265,10 +265,12 @@ def measure_models(configs: Dict[str, Config],
             peak_memory_mb=peaks[name] / 2**20,
             train_gflops_per_image=count_flops(steps[name]) / 1e9 / batch_size,
             forward_gflops_per_image=fwd / 1e9 / batch_size,
-            # each op not a view is at least one kernel launch on a GPU
-            **dict(
-                zip(('train_aten_ops', 'train_view_ops'),
-                    count_aten_ops(steps[name], views=True))))
+            # each op not a view is at least one kernel launch on a GPU,
+            # each sync op a wait for the device
+            **{
+                f'train_{k[:-1]}_ops' if k != 'ops' else 'train_aten_ops': v
+                for k, v in op_counts(steps[name]).items()
+            })
     mcl = models['MCL'][0]
     authors_cfg = copy.deepcopy(configs['MCL'])
     authors_cfg.model.forward_mode = 'authors'

@@ -129,7 +129,8 @@ def print_models(results: dict) -> None:
                  ('peak MB', 'peak_memory_mb', 10, '.0f', 1),
                  ('train GFLOP/img', 'train_gflops_per_image', 17, '.2f', 1),
                  ('fwd GFLOP/img', 'forward_gflops_per_image', 15, '.2f', 1),
-                 ('aten ops/step', 'train_aten_ops', 15, '.0f', 1)])
+                 ('aten ops/step', 'train_aten_ops', 15, '.0f', 1),
+                 ('syncs/step', 'train_sync_ops', 12, '.0f', 1)])
     authors = results['MCL_authors']
     print(f"{'MCL authors':<12}{'':>28}"
           f"{authors['train_gflops_per_image']:>17.2f}"
