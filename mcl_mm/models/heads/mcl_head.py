@@ -104,9 +104,10 @@ class MCLHead(BaseModule):
             labels = index + offset
             losses[f'loss_l{i}'] = self.level_weights[i] * self.loss_module(
                 pred, targets, labels)
-            with torch.no_grad():
+            with torch.no_grad():  # no boolean mask: nothing waits
                 cos = F.normalize(pred, dim=1) @ targets.t()
-                pos = F.one_hot(labels, targets.size(0)).bool()
-                losses[f'pos_cos_l{i}'] = cos[pos].mean()
-                losses[f'neg_cos_l{i}'] = cos[~pos].mean()
+                pos = cos.gather(1, labels[:, None])
+                losses[f'pos_cos_l{i}'] = pos.mean()
+                losses[f'neg_cos_l{i}'] = (cos.sum() - pos.sum()) / (
+                    cos.numel() - pos.numel())
         return losses
