@@ -9,7 +9,7 @@ import torch
 
 from mcl_mm.analysis import (count_aten_ops, jpeg_files, load_config,
                              make_batch, measure_augment, measure_models,
-                             measure_pipelines, montage_options)
+                             measure_pipelines, montage_options, op_counts)
 from mcl_mm.analysis.step_cost import build, count_flops, ratios
 from conftest import DEMO_CONFIG, ROOT
 
@@ -172,9 +172,12 @@ def test_benchmark_command_line_prints_the_ratios(tmp_path):
     assert 'step_time_mcl_over_byol' in proc.stdout
     for name in ('MCL', 'BYOL'):
         assert 'aten::' in r['profile_tables'][name]
-    # the montage levels' extra work shows in the ops of a training step
-    assert r['MCL']['train_aten_ops'] > r['BYOL']['train_aten_ops'] > 0
     assert 0 < r['MCL']['train_view_ops'] < r['MCL']['train_aten_ops']
+    # stock BYOL's LARS and EMA read values to the host per parameter;
+    # MCL's ForeachLARS / ForeachCosineEMA do not
+    assert 0 < r['MCL']['train_sync_ops'] < 20
+    assert r['BYOL']['train_sync_ops'] > 100
+    assert 'syncs/step' in proc.stdout
 
 
 def test_aten_op_count_of_known_calls():
@@ -183,6 +186,9 @@ def test_aten_op_count_of_known_calls():
     assert count_aten_ops(lambda: (x.sum(), x.t())) == 2
     # t() returns a view of x, sum() a new tensor
     assert count_aten_ops(lambda: (x.sum(), x.t()), views=True) == (2, 1)
+    # reading a value or a data-dependent size to the host: sync ops
+    assert op_counts(lambda: (x.sum().item(), x[x > 0], x.t())) == dict(
+        ops=5, views=1, syncs=2)  # sum, item; gt, index by a mask; t
 
 
 def test_augment_cost_counts_ops_independent_of_the_batch():

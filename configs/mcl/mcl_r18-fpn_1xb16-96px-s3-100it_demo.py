@@ -51,9 +51,11 @@ train_dataloader = dict(
         with_label=False,
         pipeline=train_pipeline))
 
+# ForeachLARS: mmpretrain's LARS in multi-tensor ops (bit-equal on the CPU)
 optim_wrapper = dict(
     type='OptimWrapper',
-    optimizer=dict(type='LARS', lr=0.3, momentum=0.9, weight_decay=1e-5),
+    optimizer=dict(
+        type='ForeachLARS', lr=0.3, momentum=0.9, weight_decay=1e-5),
     clip_grad=dict(max_norm=500),
     paramwise_cfg=dict(
         custom_keys={

@@ -14,10 +14,14 @@
 # which in this package's names are downsample.1 and the NonLinearNeck
 # bn0 of the projection and the predictors. mmengine matches custom_keys as
 # substrings, the longest key first.
+#
+# ForeachLARS is mmpretrain's LARS in multi-tensor ops without host syncs
+# (bit-equal updates on the CPU; type='LARS' gives the stock one).
 optim_wrapper = dict(
     type='AmpOptimWrapper',
     loss_scale='dynamic',
-    optimizer=dict(type='LARS', lr=16.0, momentum=0.9, weight_decay=1e-5),
+    optimizer=dict(
+        type='ForeachLARS', lr=16.0, momentum=0.9, weight_decay=1e-5),
     clip_grad=dict(max_norm=500),
     paramwise_cfg=dict(
         custom_keys={

@@ -4,10 +4,10 @@ from typing import Dict, List, Optional, Sequence, Union
 import torch
 from torch import nn
 
-from mmpretrain.models.utils import CosineEMA
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from ..utils.collapse_metrics import collapse_metrics
+from ..utils.foreach_ema import ForeachCosineEMA
 from ..utils.montage_encoder import (encode_all_outputs, encode_montages,
                                      pyramid_output)
 from .base_montage import BaseMontageModel
@@ -107,7 +107,8 @@ class MCL(BaseMontageModel):
                 f'{self.tiler.scales}, tiles_per_image='
                 f'{self.tiler.tiles_per_image}')
         self.forward_mode = forward_mode
-        self.target_net = CosineEMA(self.encoder, momentum=base_momentum)
+        self.target_net = ForeachCosineEMA(
+            self.encoder, momentum=base_momentum)
 
     def init_weights(self) -> None:
         """Initialise the online network and start the target as its copy."""
