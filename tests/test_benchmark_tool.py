@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from mcl_mm.analysis import (count_aten_ops, jpeg_files, load_config,
-                             make_batch, measure_augment, measure_models,
-                             measure_pipelines, montage_options, op_counts)
+                             make_batch, measure_augment, measure_flops,
+                             measure_models, measure_pipelines,
+                             montage_options, op_counts)
 from mcl_mm.analysis.step_cost import build, count_flops, ratios
 from conftest import DEMO_CONFIG, ROOT
 
@@ -116,6 +117,21 @@ def test_authors_formulation_costs_more_than_ours():
     assert 0 < r['ratios']['train_flops_ours_over_authors'] < 1
     # MCL's montage levels add images: more training FLOPs than BYOL
     assert r['ratios']['train_flops_mcl_over_byol'] > 1
+    # --mode flops: the same counts without the timed steps
+    flops = measure_flops(configs, batch_size=16, resolution=64, device='cpu')
+    for name in ('MCL', 'BYOL', 'MCL_authors'):
+        for key in ('train_gflops_per_image', 'forward_gflops_per_image'):
+            assert flops[name][key] == pytest.approx(r[name][key]), name
+    for key, value in flops['ratios'].items():
+        if key in r['ratios']:
+            assert value == pytest.approx(r['ratios'][key]), key
+    forward = measure_flops(configs, 16, 64, 'cpu', train=False)
+    assert 'train_gflops_per_image' not in forward['MCL']
+    assert forward['MCL']['forward_gflops_per_image'] == pytest.approx(
+        r['MCL']['forward_gflops_per_image'])
+    assert forward['ratios']['forward_flops_mcl_over_byol'] == pytest.approx(
+        r['MCL']['forward_gflops_per_image'] /
+        r['BYOL']['forward_gflops_per_image'])
 
 
 def test_data_profile_splits_pipeline_time_by_transform():

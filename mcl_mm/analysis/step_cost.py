@@ -163,6 +163,77 @@ def count_flops(fn: Callable[[], None]) -> int:
     return counter.get_total_flops()
 
 
+def authors_config(cfg: Config) -> Config:
+    """The MCL config in the authors' forward (``forward_mode='authors'``)."""
+    cfg = copy.deepcopy(cfg)
+    cfg.model.forward_mode = 'authors'
+    return cfg
+
+
+def flops_per_image(model: torch.nn.Module,
+                    optim_wrapper,
+                    batch: dict,
+                    train: bool = True) -> Dict[str, float]:
+    """GFLOPs per image of one training step (preprocessor, forward,
+    backward, optimiser; left out when not ``train``) and of the loss
+    forward alone, by torch's ``FlopCounterMode``."""
+    size = len(batch['inputs'][0])
+    result = {}
+    if train:
+        result['train_gflops_per_image'] = count_flops(
+            lambda: model.train_step(batch, optim_wrapper)) / 1e9 / size
+    with torch.no_grad():
+        result['forward_gflops_per_image'] = count_flops(
+            lambda: ours_forward(model, batch)) / 1e9 / size
+    return result
+
+
+def measure_flops(configs: Dict[str, Config],
+                  batch_size: int,
+                  resolution: int,
+                  device: str,
+                  train: bool = True) -> Dict[str, dict]:
+    """The FLOPs of :func:`measure_models` alone, without timing: per
+    model (and ``MCL_authors``) the training and forward GFLOPs per image,
+    and their ratios.
+
+    Args:
+        configs (Dict[str, Config]): ``MCL`` and ``BYOL`` configs.
+        batch_size (int): Images per step.
+        resolution (int): Side of BYOL's views.
+        device (str): ``cpu`` or ``cuda``.
+        train (bool): Also count the training step (its backward keeps the
+            activations: at 224 px and batch 64 more memory than a small
+            machine has); False counts the loss forwards alone.
+
+    Returns:
+        Dict[str, dict]: Figures per model and ``ratios``.
+    """
+    init_default_scope('mmpretrain')
+    MessageHub.get_current_instance().update_info('max_iters', 10**6)
+    configs = dict(configs, MCL_authors=authors_config(configs['MCL']))
+    results = {}
+    for name, cfg in configs.items():
+        model, optim_wrapper = build(cfg, device)
+        results[name] = flops_per_image(
+            model, optim_wrapper, make_batch(model, batch_size, resolution),
+            train)
+    mcl, byol = results['MCL'], results['BYOL']
+    authors = results['MCL_authors']
+    results['ratios'] = dict(
+        forward_flops_mcl_over_byol=mcl['forward_gflops_per_image'] /
+        byol['forward_gflops_per_image'],
+        forward_flops_ours_over_authors=mcl['forward_gflops_per_image'] /
+        authors['forward_gflops_per_image'])
+    if train:
+        results['ratios'].update(
+            train_flops_mcl_over_byol=mcl['train_gflops_per_image'] /
+            byol['train_gflops_per_image'],
+            train_flops_ours_over_authors=mcl['train_gflops_per_image'] /
+            authors['train_gflops_per_image'])
+    return results
+
+
 def ours_forward(model: torch.nn.Module, batch: dict) -> None:
     """MCL's (or BYOL's) own loss forward."""
     model(**model.data_preprocessor(batch, True), mode='loss')
@@ -255,16 +326,13 @@ def measure_models(configs: Dict[str, Config],
                 times[name].append(elapsed)
                 peaks[name] = max(peaks[name], mem.peak)
     results = {}
-    for name, (model, _) in models.items():
+    for name, (model, optim_wrapper) in models.items():
         median = statistics.median(times[name])
-        with torch.no_grad():
-            fwd = count_flops(lambda: ours_forward(model, batches[name]))
         results[name] = dict(
             step_time_s=median,
             images_per_s=batch_size / median,
             peak_memory_mb=peaks[name] / 2**20,
-            train_gflops_per_image=count_flops(steps[name]) / 1e9 / batch_size,
-            forward_gflops_per_image=fwd / 1e9 / batch_size,
+            **flops_per_image(model, optim_wrapper, batches[name]),
             # each op not a view is at least one kernel launch on a GPU,
             # each sync op a wait for the device
             **{
@@ -272,17 +340,10 @@ def measure_models(configs: Dict[str, Config],
                 for k, v in op_counts(steps[name]).items()
             })
     mcl = models['MCL'][0]
-    authors_cfg = copy.deepcopy(configs['MCL'])
-    authors_cfg.model.forward_mode = 'authors'
-    authors, authors_optim = build(authors_cfg, device, amp, channels_last)
-    batch = batches['MCL']
-    results['MCL_authors'] = dict(
-        train_gflops_per_image=count_flops(
-            lambda: authors.train_step(batch, authors_optim)) / 1e9 /
-        batch_size)
+    results['MCL_authors'] = flops_per_image(
+        *build(authors_config(configs['MCL']), device, amp, channels_last),
+        batches['MCL'])
     with torch.no_grad():
-        results['MCL_authors']['forward_gflops_per_image'] = count_flops(
-            lambda: ours_forward(authors, batch)) / 1e9 / batch_size
         inputs = mcl.data_preprocessor(batches['MCL'], True)['inputs']
         views = split_views(inputs, mcl.tiler.num_levels, 2)
         tiling = median_time(lambda: [mcl.tiler(v) for v in views], device,

@@ -12,6 +12,11 @@ of the same MCL config in the authors' forward (``forward_mode='authors'``:
 tile head on every pyramid output of every montage, target network on every
 level), and the share of the MCL step spent tiling montages.
 
+``--mode flops`` counts the FLOPs alone, without timing: training and
+forward GFLOPs per image of MCL, MCL in the authors' forward and BYOL, and
+their ratios (one step each); ``--forward-only`` counts the loss forwards
+alone, in the memory of one forward (224 px on a small CPU machine).
+
 ``--mode data`` measures the two training pipelines alone instead: images/s
 of one worker (one process) on real JPEG files, rounds interleaved.
 
@@ -46,7 +51,7 @@ import torch
 from mmengine.config import DictAction
 
 from mcl_mm.analysis import (jpeg_files, load_config, measure_augment,
-                             measure_data_wait, measure_models,
+                             measure_data_wait, measure_flops, measure_models,
                              measure_pipelines, montage_options)
 
 MCL_CONFIG = 'configs/mcl/mcl_r50-fpn_32xb128-amp-coslr-100e_in1k.py'
@@ -57,7 +62,7 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         '--mode',
-        choices=['model', 'data', 'loader', 'augment'],
+        choices=['model', 'flops', 'data', 'loader', 'augment'],
         default='model')
     parser.add_argument('--mcl', default=MCL_CONFIG, help='MCL config')
     parser.add_argument('--byol', default=BYOL_CONFIG, help='BYOL config')
@@ -79,6 +84,10 @@ def parse_args():
         action='store_true',
         help='AmpOptimWrapper (bf16 on CPU, fp16 on CUDA)')
     parser.add_argument('--channels-last', action='store_true')
+    parser.add_argument(
+        '--forward-only',
+        action='store_true',
+        help='--mode flops: count the loss forwards only (no backward)')
     parser.add_argument(
         '--mcl-options',
         nargs='+',
@@ -113,10 +122,11 @@ def parse_args():
     return parser.parse_args()
 
 
-def print_table(results: dict, columns: list) -> None:
+def print_table(results: dict, columns: list,
+                names: tuple = ('MCL', 'BYOL')) -> None:
     """One row per model; ``columns``: (header, key, width, format, scale)."""
     print(f"{'model':<12}" + ''.join(f'{c[0]:>{c[2]}}' for c in columns))
-    for name in ('MCL', 'BYOL'):
+    for name in names:
         print(f'{name:<12}' +
               ''.join(f'{results[name][key] * scale:>{width}{spec}}'
                       for _, key, width, spec, scale in columns))
@@ -171,6 +181,9 @@ def main():
         results = measure_models(configs, args.batch_size, args.resolution,
                                  args.iters, args.warmup, args.device,
                                  args.amp, args.channels_last, args.profile)
+    elif args.mode == 'flops':
+        results = measure_flops(configs, args.batch_size, args.resolution,
+                                args.device, not args.forward_only)
     elif args.mode == 'augment':
         results = dict(
             MCL=measure_augment(configs['MCL'], args.batch_size, args.device,
@@ -204,6 +217,12 @@ def main():
           f'amp={args.amp}, channels_last={args.channels_last}')
     if args.mode == 'model':
         print_models(results)
+    elif args.mode == 'flops':
+        columns = [('fwd GFLOP/img', 'forward_gflops_per_image', 15, '.2f', 1)]
+        if not args.forward_only:
+            columns.insert(
+                0, ('train GFLOP/img', 'train_gflops_per_image', 17, '.2f', 1))
+        print_table(results, columns, names=('MCL', 'MCL_authors', 'BYOL'))
     elif args.mode == 'augment':
         print_augment(results['MCL'])
     elif args.mode == 'loader':
