@@ -218,20 +218,39 @@ def measure_flops(configs: Dict[str, Config],
         results[name] = flops_per_image(
             model, optim_wrapper, make_batch(model, batch_size, resolution),
             train)
+    results['ratios'] = dict(
+        forward_flops_mcl_over_byol=results['MCL']['forward_gflops_per_image']
+        / results['BYOL']['forward_gflops_per_image'],
+        **flops_ratios(results))
+    return results
+
+
+def flops_ratios(results: Dict[str, dict]) -> Dict[str, float]:
+    """MCL / BYOL training FLOPs and ours / the authors' forward and
+    training FLOPs (the training ones when counted)."""
     mcl, byol = results['MCL'], results['BYOL']
     authors = results['MCL_authors']
-    results['ratios'] = dict(
-        forward_flops_mcl_over_byol=mcl['forward_gflops_per_image'] /
-        byol['forward_gflops_per_image'],
-        forward_flops_ours_over_authors=mcl['forward_gflops_per_image'] /
-        authors['forward_gflops_per_image'])
-    if train:
-        results['ratios'].update(
-            train_flops_mcl_over_byol=mcl['train_gflops_per_image'] /
-            byol['train_gflops_per_image'],
-            train_flops_ours_over_authors=mcl['train_gflops_per_image'] /
-            authors['train_gflops_per_image'])
-    return results
+    out = {}
+    if 'train_gflops_per_image' in mcl:
+        out['train_flops_mcl_over_byol'] = (
+            mcl['train_gflops_per_image'] / byol['train_gflops_per_image'])
+    out['forward_flops_ours_over_authors'] = (
+        mcl['forward_gflops_per_image'] / authors['forward_gflops_per_image'])
+    if 'train_gflops_per_image' in mcl:
+        out['train_flops_ours_over_authors'] = (
+            mcl['train_gflops_per_image'] / authors['train_gflops_per_image'])
+    return out
+
+
+def step_op_counts(step: Callable[[], None]) -> Dict[str, int]:
+    """``train_aten_ops``, ``train_view_ops`` and ``train_sync_ops`` of
+    one training step (:func:`op_counts`): each op not a view is at least
+    one kernel launch on a GPU, each sync op a wait for the device."""
+    counts = op_counts(step)
+    return dict(
+        train_aten_ops=counts['ops'],
+        train_view_ops=counts['views'],
+        train_sync_ops=counts['syncs'])
 
 
 def ours_forward(model: torch.nn.Module, batch: dict) -> None:
@@ -258,12 +277,7 @@ def ratios(results: Dict[str, dict]) -> Dict[str, float]:
         step_time_mcl_over_byol=mcl['step_time_s'] / byol['step_time_s'],
         peak_memory_mcl_over_byol=mcl['peak_memory_mb'] /
         max(byol['peak_memory_mb'], 1e-9),
-        train_flops_mcl_over_byol=mcl['train_gflops_per_image'] /
-        byol['train_gflops_per_image'],
-        forward_flops_ours_over_authors=mcl['forward_gflops_per_image'] /
-        results['MCL_authors']['forward_gflops_per_image'],
-        train_flops_ours_over_authors=mcl['train_gflops_per_image'] /
-        results['MCL_authors']['train_gflops_per_image'],
+        **flops_ratios(results),
         tiling_share_of_mcl_step=mcl['tiling_time_s'] / mcl['step_time_s'],
         device_augment_share_of_mcl_step=mcl.get('device_augment_time_s', 0.) /
         mcl['step_time_s'])
@@ -333,12 +347,7 @@ def measure_models(configs: Dict[str, Config],
             images_per_s=batch_size / median,
             peak_memory_mb=peaks[name] / 2**20,
             **flops_per_image(model, optim_wrapper, batches[name]),
-            # each op not a view is at least one kernel launch on a GPU,
-            # each sync op a wait for the device
-            **{
-                f'train_{k[:-1]}_ops' if k != 'ops' else 'train_aten_ops': v
-                for k, v in op_counts(steps[name]).items()
-            })
+            **step_op_counts(steps[name]))
     mcl = models['MCL'][0]
     results['MCL_authors'] = flops_per_image(
         *build(authors_config(configs['MCL']), device, amp, channels_last),

@@ -30,9 +30,9 @@ class ForeachCosineEMA(CosineEMA):
 
     def __init__(self, model: nn.Module, **kwargs) -> None:
         super().__init__(model, **kwargs)
-        names = list(self.avg_parameters)
         self._floating = [
-            k for k in names if self.avg_parameters[k].dtype.is_floating_point
+            k for k, p in self.avg_parameters.items()
+            if p.dtype.is_floating_point
         ]
 
     def momentum_at(self, steps: int) -> float:
@@ -57,15 +57,16 @@ class ForeachCosineEMA(CosineEMA):
             model.state_dict()
             if self.update_buffers else dict(model.named_parameters()))
         steps = int(self.steps)  # the step's one host sync
-        averaged = [self.avg_parameters[k] for k in self._floating]
-        current = [
-            source[k].to(a.device) for k, a in zip(self._floating, averaged)
-        ]
         if steps == 0:
             torch._foreach_copy_(
                 list(self.avg_parameters.values()),
                 [source[k] for k in self.avg_parameters])
         elif steps % self.interval == 0:
+            averaged = [self.avg_parameters[k] for k in self._floating]
+            current = [
+                source[k].to(a.device)
+                for k, a in zip(self._floating, averaged)
+            ]
             momentum = self.momentum_at(steps)
             torch._foreach_mul_(averaged, 1 - momentum)
             torch._foreach_add_(averaged, current, alpha=momentum)
