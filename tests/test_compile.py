@@ -1,12 +1,13 @@
 """A compiled MCL loss (``torch.compile`` of the model's ``loss``: the
 backbone, pyramid, tile head, target and per-level loss of one step) gives
 the eager losses (within 1e-4) and the first layer's gradient (within 1 %
-in relative norm).
+in relative norm); the data preprocessor is compiled once, not once per
+batch of new data samples.
 
 mmengine's ``compile=True`` compiles the whole ``train_step``, optimiser
-step included; with torch 2.14.1 dynamo fails inside mmpretrain's ``LARS``
-``step`` (``'UserDefinedDictVariable' object has no attribute 'items'``),
-so the shipped LARS configs cannot use it (docs/en/performance.md).
+step included: with ``ForeachLARS`` it runs (the compiled optimiser step
+is tested in ``tests/test_foreach.py``; what dynamo does with the step:
+docs/en/performance.md).
 """
 import copy
 
@@ -15,9 +16,11 @@ import torch
 from mmengine.config import Config
 from mmengine.logging import MessageHub
 from mmengine.model import revert_sync_batchnorm
+from torch._dynamo.testing import CompileCounter
 
 from mcl_mm.engine import apply_device_augment, apply_montage_geometry
 from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
 from conftest import DEMO_CONFIG
 
 
@@ -51,3 +54,35 @@ def test_compiled_loss_gives_the_eager_losses_and_gradients():
     # measured (inductor's fused reductions; BN in train mode on 16 images)
     difference = (compiled_grad - eager_grad).norm() / eager_grad.norm()
     assert difference < 1e-2
+
+
+def test_the_preprocessor_compiles_once_for_batches_of_new_samples():
+    """Each batch brings new data samples; tracing their copy would guard
+    on their metainfo strings and compile the preprocessor (augments
+    included) anew every step. Counted with dynamo's frame counter: the
+    first step fills the augments' layout cache, so the second compiles
+    once more (a guard on that cache); from then on nothing."""
+    cfg = apply_device_augment(
+        apply_montage_geometry(Config.fromfile(DEMO_CONFIG)))
+    pre = MODELS.build(
+        cfg.model.get('data_preprocessor') or cfg.data_preprocessor)
+    torch._dynamo.reset()
+    counter = CompileCounter()
+    forward = torch.compile(pre.forward, backend=counter)
+    frames = []
+    for step in range(4):
+        views = [
+            torch.randint(0, 256, (4, 3, s, s), dtype=torch.uint8)
+            for s in (32, 16, 8) * 2
+        ]
+        samples = [
+            DataSample(metainfo=dict(img_path=f'{step}_{i}.jpg'))
+            for i in range(4)
+        ]
+        out = forward(dict(inputs=views, data_samples=samples), True)
+        assert [s.img_path for s in out['data_samples']
+                ] == [f'{step}_{i}.jpg' for i in range(4)]
+        assert [v.shape for v in out['inputs']] == [v.shape for v in views]
+        frames.append(counter.frame_count)
+    assert frames[0] > 0
+    assert frames[2:] == frames[1:2] * 2, frames

@@ -5,6 +5,7 @@ import copy
 
 import pytest
 import torch
+from mmengine.config import ConfigDict
 from mmengine.logging import MessageHub
 from mmengine.optim import build_optim_wrapper
 from torch import nn
@@ -37,7 +38,8 @@ def _optim_wrapper(net, optimizer_type, **optimizer):
                 'bias': dict(decay_mult=0, lars_exclude=True),
                 '1.': dict(decay_mult=0, lars_exclude=True),
             }))
-    return build_optim_wrapper(net, cfg).optimizer
+    # a ConfigDict, as the runner passes it: its groups are ConfigDicts too
+    return build_optim_wrapper(net, ConfigDict(cfg)).optimizer
 
 
 def _steps(net, optimizer, n, seed=1):
@@ -92,6 +94,24 @@ def test_foreach_lars_resumes_from_a_lars_checkpoint():
     _steps(net, ours, 2, seed=5)
     for k, v in ref_net.state_dict().items():
         assert torch.equal(v, net.state_dict()[k]), k
+
+
+def test_a_compiled_foreach_lars_step_gives_the_eager_parameters():
+    """mmengine's constructor builds the groups as ``ConfigDict``, and
+    dynamo fails on those in an optimizer's step (so mmengine's
+    ``compile=True`` failed there); ForeachLARS keeps them as plain dicts."""
+    nets = [_net(), _net()]
+    eager, compiled = (_optim_wrapper(net, 'ForeachLARS') for net in nets)
+    assert all(type(group) is dict for group in compiled.param_groups)
+    compiled.step = torch.compile(compiled.step)
+    for net, optimizer in zip(nets, (eager, compiled)):
+        _steps(net, optimizer, 3)
+    moved = 0
+    for (k, v), start in zip(nets[0].state_dict().items(),
+                             _net().state_dict().values()):
+        torch.testing.assert_close(nets[1].state_dict()[k], v, msg=k)
+        moved += not torch.equal(v, start)
+    assert moved > 0
 
 
 def test_foreach_lars_steps_without_syncs_in_ops_per_bucket():

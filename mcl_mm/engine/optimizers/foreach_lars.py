@@ -48,6 +48,16 @@ class ForeachLARS(LARS):
         local = torch.where((weight != 0) & (grad != 0), ratio, 1.)
         return list((local * lr).float().unbind())
 
+    def add_param_group(self, param_group: dict) -> None:
+        """Add a parameter group, as a plain ``dict``: mmengine's optimizer
+        constructor hands its groups over as ``ConfigDict``, which
+        ``torch.compile`` cannot trace in an optimizer's groups.
+
+        Args:
+            param_group (dict): The group's parameters and settings.
+        """
+        super().add_param_group(dict(param_group))
+
     @torch.no_grad()
     def step(
         self,

@@ -128,6 +128,13 @@ class MontageDataPreprocessor(SelfSupDataPreprocessor):
                     out[view_index(p, level, len(levels[p]))] = next(done)
         return out
 
+    @torch.compiler.disable
+    def _cast_samples(self, samples: Optional[list]) -> Optional[list]:
+        """``cast_data`` of the data samples, which ``torch.compile`` does
+        not trace: their copy would guard on every string of their
+        metainfo, and each batch would compile the preprocessor anew."""
+        return self.cast_data(samples)
+
     def forward(self, data: dict, training: bool = False) -> dict:
         """Cast to the device, RGB float, augment (training), normalise.
 
@@ -140,8 +147,8 @@ class MontageDataPreprocessor(SelfSupDataPreprocessor):
             dict: ``inputs`` (list of normalised views) and
             ``data_samples``.
         """
-        inputs, samples = self.cast_data(
-            [data['inputs'], data.get('data_samples')])
+        inputs = self.cast_data(data['inputs'])
+        samples = self._cast_samples(data.get('data_samples'))
         if not isinstance(inputs, list):
             raise ValueError('MontageDataPreprocessor expects a list of '
                              'view batches (MontageAssembly)')
