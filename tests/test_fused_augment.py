@@ -346,6 +346,39 @@ def test_no_step_reads_a_device_value_on_the_host():
         assert op_counts(lambda: module(views, bgr=True))['syncs'] == 0
 
 
+def test_the_uint8_views_are_read_only_to_make_their_float_copies():
+    """The views are read as uint8 once, by the ops that gather a level's
+    views and convert them to float; every other op, the channel means of
+    the colour stage among them, reads the float copies (a reduction of
+    uint8 values to float would first copy them to float)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils._pytree import tree_leaves
+
+    class Uint8Readers(TorchDispatchMode):
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.ops = set()
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if any(
+                    isinstance(t, torch.Tensor) and t.dtype == torch.uint8
+                    for t in tree_leaves(args)):
+                self.ops.add(func.overloadpacket.__name__)
+            return func(*args, **(kwargs or {}))
+
+    module = fused(byol_pipeline(), byol_pipeline(blur_prob=0.1))
+    views = [
+        torch.randint(0, 256, (2, 3, s, s), dtype=torch.uint8)
+        for s in (32, 16, 8, 4)
+    ] * 2
+    module(views, bgr=True)
+    with Uint8Readers() as readers:
+        module(views, bgr=True)
+    assert readers.ops <= {'cat', 'view', '_to_copy'}, readers.ops
+    assert '_to_copy' in readers.ops
+
+
 def test_refusals_name_the_problem():
     with pytest.raises(ValueError, match='fuse_augments=False'):
         fused([dict(type='Solarize')], [])

@@ -4,7 +4,7 @@
 :class:`FusedAugment` runs the recipe of the per-op device transforms
 (:mod:`.device_transforms`: the same names, probabilities and ranges, each
 image copy with its own draws) in a form whose cost is a few passes over
-the views and 148 aten ops per training step at S=4, whatever the batch:
+the views and 147 aten ops per training step at S=4, whatever the batch:
 
 - the view batches of one size (one montage level of every view pipeline)
   are one batch, and a step's random parameters are drawn in one call;
@@ -34,7 +34,7 @@ the views and 148 aten ops per training step at S=4, whatever the batch:
 The tests bound each op and the whole chain against the Pillow ops.
 """
 import math
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -266,27 +266,25 @@ class FusedAugment(nn.Module):
 
     def _layout(self, groups: List[List[int]], batch: int, scales: List[float],
                 sizes: List[Tuple[int, int]]) -> Tuple[torch.Tensor, ...]:
-        """Per image of the concatenated groups its pipeline, its copy's
-        scale in rows of the blur table per sigma and 1 / its pixels, and
-        per channel its image; built once per layout, so no step copies
-        anything to the device."""
+        """Per image of the concatenated groups its pipeline and its copy's
+        scale in rows of the blur table per sigma, and per channel its
+        image; built once per layout, so no step copies anything to the
+        device."""
         device = self.params.device
         key = (tuple(map(tuple, groups)), batch, tuple(sizes), device)
         if key not in self._layouts:
-            pipe, scale, pixels = [], [], []
+            pipe, scale = [], []
             for members in groups:
                 for view in members:
                     pipe += [view // len(scales)] * batch
-                    pixels += [math.prod(sizes[view])] * batch
                     scale += [
                         scales[view % len(scales)] * self.blur_rows_per_sigma
                     ] * batch
             channel_image = torch.arange(
                 len(pipe), device=device).repeat_interleave(3)
-            inv_pixels = 1 / torch.tensor(pixels, device=device)[:, None]
-            self._layouts[key] = (torch.tensor(pipe, device=device),
-                                  torch.tensor(scale, device=device),
-                                  channel_image, inv_pixels)
+            pipe_t = torch.tensor(pipe, device=device)
+            scale_t = torch.tensor(scale, device=device)
+            self._layouts[key] = (pipe_t, scale_t, channel_image)
         return self._layouts[key]
 
     # ------------------------------------------------------------ colour
@@ -355,10 +353,8 @@ class FusedAugment(nn.Module):
 
     def _colour(self, steps: List[nn.Module], params: Sequence[torch.Tensor],
                 draws: Sequence[torch.Tensor], xs: List[torch.Tensor],
-                bgr: bool,
-                means: Optional[torch.Tensor]) -> List[torch.Tensor]:
-        if means is None:
-            means = torch.cat([x.mean(2) for x in xs])
+                bgr: bool) -> List[torch.Tensor]:
+        means = torch.cat([x.mean(2) for x in xs])
         linear, offset = self.colour_maps(steps, params, draws, means,
                                           bgr)[:, :3].split([3, 1], 2)
         counts = [x.size(0) for x in xs]
@@ -511,7 +507,7 @@ class FusedAugment(nn.Module):
         groups = list(by_size.values())
         sizes = [tuple(views[g[0]].shape[-2:]) for g in groups]
         batch = views[0].size(0)
-        pipe, scale, channel_image, inv_pixels = self._layout(
+        pipe, scale, channel_image = self._layout(
             groups, batch, scales, [tuple(v.shape[-2:]) for v in views])
         level_scales = [max(scales[i % num_levels] for i in g) for g in groups]
         params = iter(self.params[pipe].split(self.param_widths, 1))
@@ -520,10 +516,8 @@ class FusedAugment(nn.Module):
         # each group flattened, (n, 3, h * w)
         raw = [torch.cat([views[i] for i in g]).flatten(2) for g in groups]
         first_colour = bool(self.stages) and self.stages[0][0] == 'colour'
-        # a first colour stage takes the channel means from the raw values
-        # (a quarter of the bytes when they are uint8)
-        means = torch.cat([x.sum(2, dtype=torch.float) for x in raw
-                           ]) * inv_pixels if first_colour else None
+        # (a reduction of uint8 values to float first copies them to float,
+        # so a colour stage takes its channel means from the float copies)
         xs = [x.float() for x in raw]
         # the BGR swap folds into a first colour stage, or comes first
         fold = bgr and first_colour
@@ -533,7 +527,7 @@ class FusedAugment(nn.Module):
             if kind == 'colour':
                 xs = self._colour(steps, [next(params) for _ in steps],
                                   [next(draws) for _ in steps], xs, fold
-                                  and s == 0, means if s == 0 else None)
+                                  and s == 0)
             elif kind == 'blur':
                 xs = self._blur(
                     next(params), next(draws), xs, sizes, scale, channel_image,

@@ -28,7 +28,7 @@ class MontageDataPreprocessor(SelfSupDataPreprocessor):
     By default the transforms of all pipelines run fused
     (:class:`FusedAugment`: one affine colour map per image, a separable
     blur with Pillow's kernel, solarize in place, the views of a level
-    batched together): 148 aten ops per step at S=4 instead of 4700.
+    batched together): 147 aten ops per step at S=4 instead of 4700.
     ``fuse_augments=False`` runs each transform on its own
     (:mod:`.device_transforms`: the HSV hue of Pillow, kornia's sampled
     Gaussian, a clamp after every op).
