@@ -354,6 +354,8 @@ class FusedAugment(nn.Module):
     def _colour(self, steps: List[nn.Module], params: Sequence[torch.Tensor],
                 draws: Sequence[torch.Tensor], xs: List[torch.Tensor],
                 bgr: bool) -> List[torch.Tensor]:
+        # from the float values: a reduction of the uint8 views to float
+        # would first copy them to float
         means = torch.cat([x.mean(2) for x in xs])
         linear, offset = self.colour_maps(steps, params, draws, means,
                                           bgr)[:, :3].split([3, 1], 2)
@@ -516,8 +518,6 @@ class FusedAugment(nn.Module):
         # each group flattened, (n, 3, h * w)
         raw = [torch.cat([views[i] for i in g]).flatten(2) for g in groups]
         first_colour = bool(self.stages) and self.stages[0][0] == 'colour'
-        # (a reduction of uint8 values to float first copies them to float,
-        # so a colour stage takes its channel means from the float copies)
         xs = [x.float() for x in raw]
         # the BGR swap folds into a first colour stage, or comes first
         fold = bgr and first_colour
