@@ -90,10 +90,7 @@ def _authors_name(model: nn.Module, name: str) -> str:
 def test_lars_exclusions_are_the_authors():
     cfg = apply_montage_geometry(Config.fromfile(IN1K))
     model = revert_sync_batchnorm(MODELS.build(cfg.model))
-    optim = cfg.optim_wrapper.copy()
-    optim.type = 'OptimWrapper'
-    optim.pop('loss_scale')
-    wrapper = build_optim_wrapper(model, optim)
+    wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     excluded = {}
     for group in wrapper.optimizer.param_groups:
         for p in group['params']:

@@ -11,8 +11,9 @@ from mcl_mm.analysis import (count_aten_ops, jpeg_files, load_config,
                              make_batch, measure_augment, measure_flops,
                              measure_models, measure_pipelines,
                              montage_options, op_counts)
-from mcl_mm.analysis.step_cost import build, count_flops, ratios
-from conftest import DEMO_CONFIG, ROOT
+from mcl_mm.analysis.step_cost import (build, count_flops, precision_config,
+                                       ratios)
+from conftest import DEMO_CONFIG, IN1K, ROOT
 
 BYOL_R18 = {
     'model.backbone.depth': 18,
@@ -191,9 +192,20 @@ def test_benchmark_command_line_prints_the_ratios(tmp_path):
     assert 0 < r['MCL']['train_view_ops'] < r['MCL']['train_aten_ops']
     # stock BYOL's LARS and EMA read values to the host per parameter;
     # MCL's ForeachLARS / ForeachCosineEMA do not
-    assert 0 < r['MCL']['train_sync_ops'] < 20
+    # the demo's OptimWrapper reads the clipped grad norm (mmengine): its
+    # one sync; no SVD or eigensolver outside the steps that log
+    assert r['MCL']['train_sync_ops'] == 1
+    assert r['MCL']['train_decomposition_ops'] == 0
+    assert r['MCL']['logging_decomposition_ops'] == 3  # one per level
     assert r['BYOL']['train_sync_ops'] > 100
+    assert r['MCL']['settings'] == dict(
+        optim_wrapper='OptimWrapper',
+        dtype='float32',
+        channels_last=False,
+        compile=False)
     assert 'syncs/step' in proc.stdout
+    assert 'MCL settings: OptimWrapper (float32), channels_last=False' in \
+        proc.stdout
 
 
 def test_aten_op_count_of_known_calls():
@@ -204,7 +216,10 @@ def test_aten_op_count_of_known_calls():
     assert count_aten_ops(lambda: (x.sum(), x.t()), views=True) == (2, 1)
     # reading a value or a data-dependent size to the host: sync ops
     assert op_counts(lambda: (x.sum().item(), x[x > 0], x.t())) == dict(
-        ops=5, views=1, syncs=2)  # sum, item; gt, index by a mask; t
+        ops=5, views=1, syncs=2, decompositions=0)
+    # sum, item; gt, index by a mask; t
+    assert op_counts(
+        lambda: torch.linalg.eigvalsh(torch.eye(3)))['decompositions'] == 1
 
 
 def test_augment_cost_counts_ops_independent_of_the_batch():
@@ -223,3 +238,43 @@ def test_augment_cost_counts_ops_independent_of_the_batch():
             **{'model.data_preprocessor.augment_on_device': False}))
     with pytest.raises(ValueError, match='moves no photometric step'):
         measure_augment(cpu, 2, 'cpu')
+
+
+@pytest.mark.slow
+def test_the_shipped_step_syncs_once_and_decomposes_only_when_it_logs():
+    """The R50-FPN GPU config at its shipped settings (small size): one read
+    to the host per step (the loss scaler's skip check) and no SVD or
+    eigensolver but on the steps that log; BYOL as mmpretrain ships it."""
+    torch.manual_seed(0)
+    configs = dict(
+        MCL=load_config(IN1K, montage_options(3, 64)),
+        BYOL=load_config(BYOL, BYOL_R18))
+    r = measure_models(configs, 16, 64, iters=1, warmup=0, device='cpu')
+    mcl = r['MCL']
+    assert mcl['settings'] == dict(
+        optim_wrapper='MixedPrecisionOptimWrapper',
+        dtype='bfloat16',
+        channels_last=True,
+        compile=False)
+    assert r['BYOL']['settings'] == dict(
+        optim_wrapper='OptimWrapper',
+        dtype='float32',
+        channels_last=False,
+        compile=False)
+    assert mcl['train_sync_ops'] == 1
+    assert mcl['train_decomposition_ops'] == 0
+    assert mcl['logging_decomposition_ops'] == 3  # one eigh per level
+    assert mcl['logging_sync_ops'] == 1
+
+
+def test_precision_settings_follow_the_train_tool():
+    lars = dict(type='OptimWrapper', optimizer=dict(type='LARS', lr=1.))
+    ours = dict(type='MixedPrecisionOptimWrapper', dtype='auto')
+    # tools/train.py --amp: a plain wrapper becomes fp16 AMP on a GPU
+    assert precision_config(lars, 'amp', 'cuda') == dict(
+        lars, type='AmpOptimWrapper', loss_scale='dynamic')
+    assert precision_config(ours, 'amp', 'cuda') == ours
+    # mmengine's AmpOptimWrapper needs a GPU: float32 on the CPU
+    assert precision_config(lars, 'amp', 'cpu') == lars
+    assert precision_config(ours, 'fp32', 'cuda') == dict(type='OptimWrapper')
+    assert precision_config(lars, 'config', 'cuda') == lars

@@ -18,7 +18,10 @@ def test_figures_against_hand_numbers():
             data_time_s=0.2,
             data_wait_share=0.6 / 4.0,
             images_per_s=16.0,
-            iterations=3))
+            iterations=3,
+            skipped_steps=None))
+    counted = dict(times, skipped_steps=[0.0, 2.0])  # two log lines
+    assert data_wait.summarise_wait(counted, 1, 16)['skipped_steps'] == 2
     with pytest.raises(ValueError, match='4 iterations timed, all within'):
         data_wait.summarise_wait(times, skip=4, batch_size=16)
 
@@ -42,6 +45,12 @@ def test_timing_run_keeps_the_pipeline_and_drops_probe_and_checkpoints(
     assert 'DenseProbeHook' in [h['type'] for h in cfg.custom_hooks]
     assert 'DenseProbeHook' not in kept and kept
     assert run.optim_wrapper == cfg.optim_wrapper and run.model == cfg.model
+    # the warm-up stays: the timed steps train as a real run's first ones
+    assert run.param_scheduler == cfg.param_scheduler
+    # tools/train.py --amp's rule: plain OptimWrapper -> fp16 AMP (float32
+    # on a CPU, where mmengine's AmpOptimWrapper cannot run)
+    amp = data_wait.loader_config(cfg, str(tmp_path), 7, 3, precision='amp')
+    assert amp.optim_wrapper.type == 'OptimWrapper'
     # the config it came from is untouched
     assert cfg.train_dataloader.dataset.type == 'ImageFolder'
     assert cfg.train_cfg != run.train_cfg

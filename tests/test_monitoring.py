@@ -201,17 +201,24 @@ def test_collapse_hook_logs_a_stock_byol_neck():
     model = MODELS.build(cfg.model)
     model.init_weights()
     hub = MessageHub.get_instance('collapse_hook_test')
-    runner = SimpleNamespace(model=model, message_hub=hub)
-    hook = CollapseMetricsHook(module='neck')
+    runner = SimpleNamespace(
+        model=model, message_hub=hub, hooks=[], train_dataloader=range(10))
+    hook = CollapseMetricsHook(interval=2, module='neck')
     hook.before_train(runner)
-    hook.before_train_iter(runner, 0)
     views = [torch.rand(8, 3, 32, 32) * 255 for _ in range(2)]
     data = model.data_preprocessor(dict(inputs=views, data_samples=None), True)
     MessageHub.get_current_instance().update_info('max_iters', 10)
+    # iteration 1 does not log (interval 2): nothing kept, nothing logged
+    hook.before_train_iter(runner, 0)
+    model.loss(data['inputs'], None)
+    assert not hook._outputs
+    hook.after_train_iter(runner, 0)
+    assert 'train/std' not in hub.log_scalars
+    hook.before_train_iter(runner, 1)
     model.loss(data['inputs'], None)
     captured = torch.cat(hook._outputs)
     assert captured.shape == (16, 64)  # both online views, not the target
-    hook.after_train_iter(runner, 0)
+    hook.after_train_iter(runner, 1)
     ref = collapse_metrics(captured)
     assert hub.get_scalar('train/std').current() == pytest.approx(
         float(ref['std']))

@@ -119,11 +119,10 @@ def test_configs_build_with_their_optimiser(path):
     from mmengine.optim import build_optim_wrapper
     cfg = Config.fromfile(path)
     model = MODELS.build(cfg.model)
-    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'  # fp16 on GPUs
-    wrapper = build_optim_wrapper(model, {
-        k: v
-        for k, v in cfg.optim_wrapper.items() if k != 'loss_scale'
-    } | dict(type='OptimWrapper'))
+    # bfloat16 where the device has it (here the CPU), else float16
+    wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    assert type(wrapper).__name__ == 'MixedPrecisionOptimWrapper'
+    assert wrapper.cast_dtype == torch.bfloat16
     assert type(wrapper.optimizer).__name__ == 'LARS'
     assert wrapper.optimizer.defaults['eta'] == 0.001
 
@@ -142,6 +141,7 @@ def test_loss_steps_from_the_shipped_config(photo_dir):
     model_cfg.head.update(global_queue=4, local_queue=36)
     model = revert_sync_batchnorm(MODELS.build(model_cfg))
     model.init_weights()
+    model.watch_collapse = True  # as CollapseMetricsHook on a logged step
     optim = torch.optim.SGD(model.parameters(), lr=0.01)
     for step, pair in enumerate(((0, 1), (2, 3), (4, 5))):
         batch = [transform(dict(img_path=photos[i])) for i in pair]

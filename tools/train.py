@@ -9,7 +9,10 @@ so configs without ``custom_imports`` work too, and lets
 ``--launcher pytorch`` run DDP on machines without GPUs (gloo backend, CPU
 model wrapper), where mmengine 0.10.7 would call ``torch.cuda.set_device``,
 and ends a ``--resume`` that cannot start (``SafeCheckpointHook``: the
-checkpoint cannot be read) with one line naming the files.
+checkpoint cannot be read) with one line naming the files. ``--amp`` with a
+config that sets its own mixed precision (``MixedPrecisionOptimWrapper``,
+the GPU configs) is left out, with a line saying so: mmpretrain's script
+would replace that wrapper with mmengine's ``AmpOptimWrapper``.
 """
 import argparse
 import os.path as osp
@@ -47,6 +50,21 @@ def prepare_cpu_ddp(argv: list) -> list:
     return argv
 
 
+def drop_redundant_amp(argv: list) -> list:
+    """argv without ``--amp`` when the config already trains in mixed
+    precision (``MixedPrecisionOptimWrapper``); else argv."""
+    if '--amp' not in argv or len(argv) < 2:
+        return argv
+    from mmengine.config import Config
+    wrapper = Config.fromfile(argv[1]).get('optim_wrapper', {})
+    if wrapper.get('type') != 'MixedPrecisionOptimWrapper':
+        return argv
+    print(
+        f'--amp left out: {argv[1]} trains in mixed precision already '
+        f"(MixedPrecisionOptimWrapper, dtype={wrapper.get('dtype', 'auto')})")
+    return [a for a in argv if a != '--amp']
+
+
 if __name__ == '__main__':
     script = osp.join(
         osp.dirname(mmpretrain.__file__), '.mim', 'tools', 'train.py')
@@ -54,7 +72,7 @@ if __name__ == '__main__':
         raise FileNotFoundError(
             f'mmpretrain ships no training script at {script}; install '
             'mmpretrain from its wheel (pip install mmpretrain==1.2.0)')
-    sys.argv = prepare_cpu_ddp(sys.argv)
+    sys.argv = prepare_cpu_ddp(drop_redundant_amp(sys.argv))
     try:
         runpy.run_path(script, run_name='__main__')
     except ResumeError as err:

@@ -4,6 +4,10 @@ custom_imports = dict(imports=['mcl_mm'], allow_failed_imports=False)
 custom_hooks = [
     dict(type='MontageBatchCheckHook'),
     dict(type='NonFiniteLossHook'),
+    # std / erank of the embeddings, on the iterations that log
+    dict(type='CollapseMetricsHook'),
+    # mixed precision's skipped steps and the grad norms, per log interval
+    dict(type='SkippedStepsHook'),
     # unreadable images are skipped (LoadImageChecked); stop past 10
     dict(type='BadImageHook', max_bad_images=10),
 ]

@@ -71,5 +71,9 @@ default_hooks = dict(
     checkpoint=dict(type='SafeCheckpointHook', interval=10, max_keep_ckpts=3))
 custom_hooks = [
     dict(type='NonFiniteLossHook'),
+    # std / erank of the embeddings, on the iterations that log
+    dict(type='CollapseMetricsHook'),
+    # mixed precision's skipped steps and the grad norms, per log interval
+    dict(type='SkippedStepsHook'),
     dict(type='BadImageHook', max_bad_images=10),
 ]

@@ -89,6 +89,10 @@ log_processor = dict(window_size=10, by_epoch=False)
 custom_hooks = [
     dict(type='MontageBatchCheckHook'),
     dict(type='NonFiniteLossHook'),
+    # std / erank of the embeddings, on the iterations that log
+    dict(type='CollapseMetricsHook'),
+    # mixed precision's skipped steps and the grad norms, per log interval
+    dict(type='SkippedStepsHook'),
     dict(type='BadImageHook', max_bad_images=10),
     dict(
         type='DenseProbeHook',

@@ -1,5 +1,5 @@
 # The MCL authors' ImageNet-1k setting: R50-FPN, S=4, 100 epochs,
-# 32 GPUs x 128 images, LARS lr 16.0, fp16, SyncBN.
+# 32 GPUs x 128 images, LARS lr 16.0, mixed precision, SyncBN.
 _base_ = [
     '../_base_/datasets/imagenet_bs128_mcl.py',
     '../_base_/models/mcl_r50_fpn.py',
@@ -7,8 +7,11 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
-# the authors' MLP inits (see _base_/models/mcl_r50_fpn.py)
+# the authors' MLP inits (see _base_/models/mcl_r50_fpn.py); channels-last
+# parameters and batches: cudnn's convolutions and batch norms run without
+# layout conversions (docs/en/performance.md)
 model = dict(
+    channels_last=True,
     tile_head=dict(
         projection=dict(init_cfg={{_base_.authors_projection_init}})),
     head=dict(predictor=dict(init_cfg={{_base_.authors_predictor_init}})))
@@ -17,6 +20,10 @@ model = dict(
 custom_hooks = [
     dict(type='MontageBatchCheckHook'),
     dict(type='NonFiniteLossHook'),
+    # std / erank of the embeddings, on the iterations that log
+    dict(type='CollapseMetricsHook'),
+    # mixed precision's skipped steps and the grad norms, per log interval
+    dict(type='SkippedStepsHook'),
     dict(type='BadImageHook', max_bad_images=10),
     {{_base_.dense_probe}},
 ]

@@ -40,6 +40,10 @@ model = dict(
 custom_hooks = [
     dict(type='MontageBatchCheckHook'),
     dict(type='NonFiniteLossHook'),
+    # std / erank of the embeddings, on the iterations that log
+    dict(type='CollapseMetricsHook'),
+    # mixed precision's skipped steps and the grad norms, per log interval
+    dict(type='SkippedStepsHook'),
     dict(type='BadImageHook', max_bad_images=10),
     {{_base_.dense_probe}},
 ]

@@ -4,7 +4,8 @@
 # SwAV projections and prototypes (K = 300, 150, 150), T = 0.1,
 # Sinkhorn eps 0.05 x 3, alpha = beta = (1, .25, .25), lambda = 1.
 # Batch 128 (4 x 32), LARS (trust 0.001, no clipping) lr 0.6, no warm-up,
-# cosine per iteration to 0.0006, wd 1e-6 on all parameters, fp16,
+# cosine per iteration to 0.0006, wd 1e-6 on all parameters, fp16 (here
+# bfloat16 where the GPU has it: MixedPrecisionOptimWrapper),
 # 200 epochs; queues (1920 global, 5000 local) from epoch 80; prototypes
 # and correlation learners frozen for the first 648 iterations.
 _base_ = 'mmpretrain::_base_/default_runtime.py'
@@ -20,6 +21,7 @@ projection = dict(
     norm_cfg=norm_cfg)
 model = dict(
     type='SSPRL',
+    channels_last=True,
     num_patches=(4, 9),
     queue_start_epoch=80,
     data_preprocessor=dict(
@@ -89,8 +91,8 @@ train_dataloader = dict(
         pipeline=train_pipeline))
 
 optim_wrapper = dict(
-    type='AmpOptimWrapper',
-    loss_scale='dynamic',
+    type='MixedPrecisionOptimWrapper',
+    dtype='auto',
     optimizer=dict(
         type='LARS', lr=0.6, momentum=0.9, weight_decay=1e-6, eta=0.001))
 max_epochs = 200
@@ -112,6 +114,10 @@ custom_hooks = [
     # 'prototype' names the prototypes and the correlation learners
     dict(type='FreezeByNameHook', frozen_iters=dict(prototype=648)),
     dict(type='NonFiniteLossHook'),
+    # std / erank of the embeddings, on the iterations that log
+    dict(type='CollapseMetricsHook'),
+    # mixed precision's skipped steps and the grad norms, per log interval
+    dict(type='SkippedStepsHook'),
     # unreadable images are skipped (LoadImageChecked); stop past 10
     dict(type='BadImageHook', max_bad_images=10),
 ]

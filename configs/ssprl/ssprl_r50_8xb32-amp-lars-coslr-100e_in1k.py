@@ -27,6 +27,10 @@ auto_scale_lr = dict(base_batch_size=256)
 custom_hooks = [
     dict(type='FreezeByNameHook', frozen_iters=dict(prototype=5005)),
     dict(type='NonFiniteLossHook'),
+    # std / erank of the embeddings, on the iterations that log
+    dict(type='CollapseMetricsHook'),
+    # mixed precision's skipped steps and the grad norms, per log interval
+    dict(type='SkippedStepsHook'),
     # unreadable images are skipped (LoadImageChecked); stop past 10
     dict(type='BadImageHook', max_bad_images=10),
 ]

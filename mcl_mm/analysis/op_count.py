@@ -25,16 +25,24 @@ def is_sync(func, args: tuple) -> bool:
     return name in SYNC_OPS
 
 
+def is_decomposition(func) -> bool:
+    """Whether an aten op is a singular-value or eigendecomposition
+    (``_linalg_svd``, ``_linalg_eigh``, ``linalg_eig``, ...)."""
+    name = func.overloadpacket.__name__
+    return 'svd' in name or 'eig' in name
+
+
 class _OpCounter(TorchDispatchMode):
     """Counts the aten ops dispatched inside, those returning a view of an
-    input (their schema's first return aliases an argument) and the sync
-    ops (:func:`is_sync`)."""
+    input (their schema's first return aliases an argument), the sync ops
+    (:func:`is_sync`) and the decompositions (:func:`is_decomposition`)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.count = 0
         self.views = 0
         self.syncs = 0
+        self.decompositions = 0
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         self.count += 1
@@ -44,16 +52,24 @@ class _OpCounter(TorchDispatchMode):
             self.views += 1
         if is_sync(func, args):
             self.syncs += 1
+        if is_decomposition(func):
+            self.decompositions += 1
         return func(*args, **(kwargs or {}))
 
 
 def op_counts(fn: Callable[[], object]) -> Dict[str, int]:
-    """``ops``, ``views`` and ``syncs``: the aten ops one call of ``fn``
-    dispatches, how many of them return a view and how many are sync ops
-    (:func:`is_sync`; on the CPU they count although nothing waits)."""
+    """``ops``, ``views``, ``syncs`` and ``decompositions``: the aten ops
+    one call of ``fn`` dispatches, how many of them return a view, how many
+    are sync ops (:func:`is_sync`; on the CPU they count although nothing
+    waits) and how many are SVDs or eigendecompositions
+    (:func:`is_decomposition`)."""
     with _OpCounter() as counter:
         fn()
-    return dict(ops=counter.count, views=counter.views, syncs=counter.syncs)
+    return dict(
+        ops=counter.count,
+        views=counter.views,
+        syncs=counter.syncs,
+        decompositions=counter.decompositions)
 
 
 def count_aten_ops(fn: Callable[[], object],

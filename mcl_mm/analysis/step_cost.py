@@ -1,10 +1,13 @@
 # Copyright (c) mcl_mm contributors. All rights reserved.
 """Side-by-side cost of MCL and BYOL training steps, in one process.
 
-Both models are built from their configs and fed synthetic batches of the
-same batch size and resolution; full training steps (data preprocessor,
-forward, backward, optimizer step) are timed interleaved A B A B after a
-warm-up. :func:`measure_models` returns per model the median step time,
+Both models are built from their configs, each at the settings its
+config ships (its optimizer wrapper, mixed precision included, and its
+memory format; :func:`build`), and fed synthetic batches of the same batch
+size and resolution; full training steps (data preprocessor, forward,
+backward, optimizer step) that do not log are timed interleaved A B A B
+after a warm-up, and one step that logs (collapse metrics included) is
+counted apart. :func:`measure_models` returns per model the median step time,
 images/s, peak memory and FLOPs per image, the MCL/BYOL ratios, the FLOPs
 of the same MCL config in the authors' forward (``forward_mode='authors'``:
 tile head on every pyramid output of every montage, target network on every
@@ -29,7 +32,7 @@ from mmengine.registry import init_default_scope
 from torch.utils.flop_counter import FlopCounterMode
 
 from mcl_mm.engine import apply_device_augment, apply_montage_geometry
-from mcl_mm.models.utils import split_views
+from mcl_mm.models.utils import is_channels_last, split_views, to_channels_last
 from mmpretrain.registry import MODELS
 from .op_count import op_counts
 
@@ -57,26 +60,76 @@ def montage_options(levels: int, resolution: int) -> dict:
     }
 
 
+# optimizer wrappers that need a GPU, and their arguments OptimWrapper lacks
+GPU_ONLY_WRAPPERS = ('AmpOptimWrapper', )
+AMP_ARGUMENTS = ('loss_scale', 'dtype', 'max_loss_scale', 'use_fsdp')
+
+
+def precision_config(optim_cfg: dict, precision: str, device: str) -> dict:
+    """An optimizer wrapper config in ``precision`` (see :func:`build`)."""
+    optim_cfg = copy.deepcopy(optim_cfg)
+    if precision == 'amp' and optim_cfg.get('type',
+                                            'OptimWrapper') == 'OptimWrapper':
+        optim_cfg['type'] = 'AmpOptimWrapper'
+        optim_cfg.setdefault('loss_scale', 'dynamic')
+    if precision == 'fp32' or (device == 'cpu' and optim_cfg.get(
+            'type', 'OptimWrapper') in GPU_ONLY_WRAPPERS):
+        optim_cfg['type'] = 'OptimWrapper'
+        for key in AMP_ARGUMENTS:
+            optim_cfg.pop(key, None)
+    return optim_cfg
+
+
 def build(cfg: Config,
           device: str,
-          amp: bool = False,
-          channels_last: bool = False) -> tuple:
-    """Model and optimizer wrapper of a config, on ``device``."""
+          precision: str = 'config',
+          channels_last: Optional[bool] = None,
+          compile: bool = False) -> tuple:
+    """Model and optimizer wrapper of a config, on ``device``, at the
+    settings the config ships: its optimizer wrapper (mixed precision
+    included) and its model's memory format (``model.channels_last``).
+
+    Args:
+        cfg (Config): The config.
+        device (str): ``cpu`` or ``cuda``.
+        precision (str): ``'config'``: the config's wrapper; ``'amp'``:
+            as ``tools/train.py --amp`` trains it (mmpretrain's rule: a
+            plain ``OptimWrapper`` becomes ``AmpOptimWrapper`` with a
+            dynamic loss scale; a config that sets its own mixed precision
+            keeps it); ``'fp32'``: ``OptimWrapper`` for any config.
+            mmengine's ``AmpOptimWrapper`` needs a GPU: on the CPU it runs
+            in float32.
+        channels_last (bool, optional): None keeps the config's memory
+            format; True or False sets it (a model without the switch, such
+            as mmpretrain's BYOL, through :func:`to_channels_last`).
+        compile (bool): ``torch.compile`` the training step, as mmengine's
+            ``compile=True`` does.
+
+    Returns:
+        tuple: The model, its optimizer wrapper and its ``settings`` (a
+        dict: ``optim_wrapper``, ``dtype``, ``channels_last``,
+        ``compile``).
+    """
+    cfg = copy.deepcopy(cfg)
     cfg.model.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
+    if channels_last is not None and 'channels_last' in cfg.model:
+        cfg.model.channels_last = channels_last
     model = revert_sync_batchnorm(MODELS.build(cfg.model))
     model.init_weights()
+    if channels_last and not is_channels_last(model):
+        to_channels_last(model)
     model.to(device)
-    if channels_last:
-        model.to(memory_format=torch.channels_last)
-    optim_cfg = cfg.optim_wrapper.copy()
-    optim_cfg.type = 'AmpOptimWrapper' if amp else 'OptimWrapper'
-    if amp:
-        optim_cfg.setdefault('loss_scale', 'dynamic')
-        if device == 'cpu':
-            optim_cfg.dtype = 'bfloat16'
-    else:
-        optim_cfg.pop('loss_scale', None)
-    return model, build_optim_wrapper(model, optim_cfg)
+    optim_wrapper = build_optim_wrapper(
+        model, precision_config(cfg.optim_wrapper, precision, device))
+    if compile:
+        model.train_step = torch.compile(model.train_step)
+    dtype = getattr(optim_wrapper, 'cast_dtype', None)
+    settings = dict(
+        optim_wrapper=type(optim_wrapper).__name__,
+        dtype=str(dtype or torch.float32).replace('torch.', ''),
+        channels_last=is_channels_last(model),
+        compile=compile)
+    return model, optim_wrapper, settings
 
 
 def make_batch(model: torch.nn.Module, batch_size: int,
@@ -214,7 +267,7 @@ def measure_flops(configs: Dict[str, Config],
     configs = dict(configs, MCL_authors=authors_config(configs['MCL']))
     results = {}
     for name, cfg in configs.items():
-        model, optim_wrapper = build(cfg, device)
+        model, optim_wrapper, _ = build(cfg, device, 'fp32', False)
         results[name] = flops_per_image(
             model, optim_wrapper, make_batch(model, batch_size, resolution),
             train)
@@ -242,15 +295,38 @@ def flops_ratios(results: Dict[str, dict]) -> Dict[str, float]:
     return out
 
 
-def step_op_counts(step: Callable[[], None]) -> Dict[str, int]:
-    """``train_aten_ops``, ``train_view_ops`` and ``train_sync_ops`` of
-    one training step (:func:`op_counts`): each op not a view is at least
-    one kernel launch on a GPU, each sync op a wait for the device."""
+def step_op_counts(step: Callable[[], None],
+                   prefix: str = 'train') -> Dict[str, int]:
+    """``{prefix}_aten_ops``, ``_view_ops``, ``_sync_ops`` and
+    ``_decomposition_ops`` of one training step (:func:`op_counts`): each
+    op not a view is at least one kernel launch on a GPU, each sync op a
+    wait for the device; a decomposition an SVD or eigensolver."""
     counts = op_counts(step)
-    return dict(
-        train_aten_ops=counts['ops'],
-        train_view_ops=counts['views'],
-        train_sync_ops=counts['syncs'])
+    return {
+        f'{prefix}_aten_ops': counts['ops'],
+        f'{prefix}_view_ops': counts['views'],
+        f'{prefix}_sync_ops': counts['syncs'],
+        f'{prefix}_decomposition_ops': counts['decompositions']
+    }
+
+
+def logging_step(model: torch.nn.Module,
+                 step: Callable[[], None]) -> Callable[[], None]:
+    """``step`` as an iteration that logs runs it: with the model's
+    collapse metrics (``watch_collapse``, set by
+    :class:`CollapseMetricsHook`), where it has them."""
+
+    def run():
+        watch = hasattr(model, 'watch_collapse')
+        if watch:
+            model.watch_collapse = True
+        try:
+            step()
+        finally:
+            if watch:
+                model.watch_collapse = False
+
+    return run
 
 
 def ours_forward(model: torch.nn.Module, batch: dict) -> None:
@@ -289,10 +365,12 @@ def measure_models(configs: Dict[str, Config],
                    iters: int,
                    warmup: int,
                    device: str,
-                   amp: bool = False,
-                   channels_last: bool = False,
+                   precision: str = 'config',
+                   channels_last: Optional[Dict[str, bool]] = None,
+                   compile: bool = False,
                    profile: bool = False) -> Dict[str, dict]:
-    """Time, memory and FLOPs of MCL and BYOL training steps side by side.
+    """Time, memory and FLOPs of MCL and BYOL training steps side by side,
+    each at its config's settings (:func:`build`).
 
     Args:
         configs (Dict[str, Config]): ``MCL`` and ``BYOL`` configs (see
@@ -302,20 +380,25 @@ def measure_models(configs: Dict[str, Config],
         iters (int): Timed steps per model.
         warmup (int): Untimed steps per model first.
         device (str): ``cpu`` or ``cuda``.
-        amp (bool): Mixed precision (bf16 on CPU, fp16 on CUDA).
-        channels_last (bool): Channels-last memory format.
+        precision (str): ``'config'`` or ``'fp32'`` (see :func:`build`).
+        channels_last (Dict[str, bool], optional): Per model name, a memory
+            format that overrides the config's.
+        compile (bool): ``torch.compile`` both training steps.
         profile (bool): Also return the top ops of one step per model.
 
     Returns:
-        Dict[str, dict]: Figures per model, ``MCL_authors`` (FLOPs of the
-        MCL config with ``forward_mode='authors'``) and ``ratios``.
+        Dict[str, dict]: Figures per model (with its ``settings``),
+        ``MCL_authors`` (FLOPs of the MCL config with
+        ``forward_mode='authors'``) and ``ratios``.
     """
     init_default_scope('mmpretrain')
     MessageHub.get_current_instance().update_info('max_iters', 10**6)
-    models = {
-        name: build(cfg, device, amp, channels_last)
+    channels_last = channels_last or {}
+    built = {
+        name: build(cfg, device, precision, channels_last.get(name), compile)
         for name, cfg in configs.items()
     }
+    models = {name: (m, w) for name, (m, w, _) in built.items()}
     batches = {
         k: make_batch(m, batch_size, resolution)
         for k, (m, _) in models.items()
@@ -323,7 +406,15 @@ def measure_models(configs: Dict[str, Config],
 
     def step_of(name):
         model, optim_wrapper = models[name]
-        return lambda: model.train_step(batches[name], optim_wrapper)
+        # a wrapper keeping per-step figures for the log gives them up
+        # after each step, as the logging hook does at its interval
+        pop = getattr(optim_wrapper, 'pop_step_stats', lambda: None)
+
+        def step():
+            model.train_step(batches[name], optim_wrapper)
+            pop()
+
+        return step
 
     steps = {name: step_of(name) for name in models}
     times: Dict[str, List[float]] = {k: [] for k in models}
@@ -347,10 +438,14 @@ def measure_models(configs: Dict[str, Config],
             images_per_s=batch_size / median,
             peak_memory_mb=peaks[name] / 2**20,
             **flops_per_image(model, optim_wrapper, batches[name]),
-            **step_op_counts(steps[name]))
+            **step_op_counts(steps[name]),
+            **step_op_counts(logging_step(model, steps[name]), 'logging'),
+            logging_step_time_s=median_time(
+                logging_step(model, steps[name]), device, 3),
+            settings=built[name][2])
     mcl = models['MCL'][0]
     results['MCL_authors'] = flops_per_image(
-        *build(authors_config(configs['MCL']), device, amp, channels_last),
+        *build(authors_config(configs['MCL']), device, 'fp32', False)[:2],
         batches['MCL'])
     with torch.no_grad():
         inputs = mcl.data_preprocessor(batches['MCL'], True)['inputs']

@@ -12,6 +12,7 @@ import torch
 
 from ..fileio import atomic_write
 from .checkpoint_file import read_checkpoint
+from .state_dict import default_format
 
 # MCL's EMA target and MaskCo's momentum key network
 DROPPED_PREFIXES = ('target_net.', 'encoder_k.')
@@ -36,11 +37,11 @@ def publish(src: str, out: str) -> str:
     if not isinstance(ckpt, dict) or 'state_dict' not in ckpt:
         raise ValueError(f'{src}: expected an mmengine checkpoint with a '
                          f'state_dict, got keys {list(ckpt)[:5]}')
-    state = {
+    state = default_format({
         k: v
         for k, v in ckpt['state_dict'].items()
         if not k.startswith(DROPPED_PREFIXES)
-    }
+    })
     meta = {
         k: v
         for k, v in ckpt.get('meta', {}).items()

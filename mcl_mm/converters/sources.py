@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from .checkpoint_file import read_checkpoint
-from .state_dict import State, prefixed
+from .state_dict import State, default_format, prefixed
 
 
 @dataclass
@@ -340,6 +340,8 @@ def read_weights(path: str, source: Optional[str] = None) -> Weights:
     for name in names:
         weights = SOURCES[name](ckpt)
         if weights is not None:
+            weights.online = default_format(weights.online)
+            weights.target = default_format(weights.target)
             return weights
     keys = list(_state_of(ckpt))[:5]
     raise ValueError(

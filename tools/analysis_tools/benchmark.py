@@ -3,14 +3,18 @@
 
 The command line of :mod:`mcl_mm.analysis.step_cost` and
 :mod:`mcl_mm.analysis.pipeline_cost`. Builds both models from their configs,
-feeds them synthetic batches of the same batch size and resolution, and
-times full training steps (data preprocessor, forward, backward, optimizer
-step) interleaved A B A B after a warm-up. Prints per model the median step
-time, images/s, peak memory and
-FLOPs per image, then the MCL/BYOL ratios, the training and forward FLOPs
-of the same MCL config in the authors' forward (``forward_mode='authors'``:
-tile head on every pyramid output of every montage, target network on every
-level), and the share of the MCL step spent tiling montages.
+each at the settings its config ships (MCL as this package ships it, stock
+BYOL as mmpretrain ships it: optimizer wrapper and mixed precision, memory
+format; printed first), feeds them synthetic batches of the same batch size
+and resolution, and times full training steps that do not log (data
+preprocessor, forward, backward, optimizer step) interleaved A B A B after
+a warm-up. Prints per model the median step time, images/s, peak memory,
+FLOPs per image, the aten ops, syncs and SVDs / eigendecompositions of a
+step that does not log and of one that logs (collapse metrics), then the
+MCL/BYOL ratios, the training and forward FLOPs of the same MCL config in
+the authors' forward (``forward_mode='authors'``: tile head on every
+pyramid output of every montage, target network on every level), and the
+share of the MCL step spent tiling montages.
 
 ``--mode flops`` counts the FLOPs alone, without timing: training and
 forward GFLOPs per image of MCL, MCL in the authors' forward and BYOL, and
@@ -36,9 +40,16 @@ each model (torch.profiler, self time) or, in data mode, the milliseconds
 per image spent in each transform class (cProfile, cumulative: wrappers
 such as MontageAssembly or RandomApply include what they call).
 
+``--precision amp`` trains each as ``tools/train.py --amp`` would (stock
+BYOL in float16 AMP; MCL in its config's mixed precision), ``fp32`` both in
+float32; ``--channels-last both`` puts BYOL in channels-last too (``none``:
+neither model); ``--compile`` compiles both training steps (mmengine's
+``compile=True``).
+
 Examples::
 
     python tools/analysis_tools/benchmark.py --batch-size 32 --iters 10
+    python tools/analysis_tools/benchmark.py --channels-last both
     python tools/analysis_tools/benchmark.py --mode data --rounds 5
     python tools/analysis_tools/benchmark.py --mode data --profile
     python tools/analysis_tools/benchmark.py --mode loader --data-dir DIR \
@@ -80,10 +91,23 @@ def parse_args():
     parser.add_argument(
         '--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument(
-        '--amp',
+        '--precision',
+        choices=['config', 'amp', 'fp32'],
+        default='config',
+        help="config: each config's optimizer wrapper; amp: as "
+        'tools/train.py --amp trains each (stock BYOL in fp16 AMP, MCL in '
+        "its config's mixed precision); fp32: both in float32. mmengine's "
+        'AmpOptimWrapper runs in float32 on the CPU')
+    parser.add_argument(
+        '--channels-last',
+        choices=['config', 'both', 'none'],
+        default='config',
+        help="config: each config's memory format; both / none: "
+        'channels-last for both models / for neither')
+    parser.add_argument(
+        '--compile',
         action='store_true',
-        help='AmpOptimWrapper (bf16 on CPU, fp16 on CUDA)')
-    parser.add_argument('--channels-last', action='store_true')
+        help='torch.compile both training steps')
     parser.add_argument(
         '--forward-only',
         action='store_true',
@@ -132,7 +156,15 @@ def print_table(results: dict, columns: list,
                       for _, key, width, spec, scale in columns))
 
 
+def print_settings(results: dict) -> None:
+    for name in ('MCL', 'BYOL'):
+        s = results[name]['settings']
+        print(f"{name} settings: {s['optim_wrapper']} ({s['dtype']}), "
+              f"channels_last={s['channels_last']}, compile={s['compile']}")
+
+
 def print_models(results: dict) -> None:
+    print_settings(results)
     print_table(results,
                 [('step s', 'step_time_s', 9, '.4f', 1),
                  ('img/s', 'images_per_s', 9, '.1f', 1),
@@ -140,7 +172,14 @@ def print_models(results: dict) -> None:
                  ('train GFLOP/img', 'train_gflops_per_image', 17, '.2f', 1),
                  ('fwd GFLOP/img', 'forward_gflops_per_image', 15, '.2f', 1),
                  ('aten ops/step', 'train_aten_ops', 15, '.0f', 1),
-                 ('syncs/step', 'train_sync_ops', 12, '.0f', 1)])
+                 ('syncs/step', 'train_sync_ops', 12, '.0f', 1),
+                 ('SVD/eig/step', 'train_decomposition_ops', 13, '.0f', 1)])
+    print('a step that logs (collapse metrics):')
+    print_table(results,
+                [('step s', 'logging_step_time_s', 9, '.4f', 1),
+                 ('aten ops/step', 'logging_aten_ops', 15, '.0f', 1),
+                 ('syncs/step', 'logging_sync_ops', 12, '.0f', 1),
+                 ('SVD/eig/step', 'logging_decomposition_ops', 13, '.0f', 1)])
     authors = results['MCL_authors']
     print(f"{'MCL authors':<12}{'':>28}"
           f"{authors['train_gflops_per_image']:>17.2f}"
@@ -178,9 +217,14 @@ def main():
         MCL=load_config(args.mcl, mcl_options),
         BYOL=load_config(args.byol, args.byol_options))
     if args.mode == 'model':
+        channels_last = {}
+        if args.channels_last != 'config':
+            channels_last = dict.fromkeys(('MCL', 'BYOL'),
+                                          args.channels_last == 'both')
         results = measure_models(configs, args.batch_size, args.resolution,
                                  args.iters, args.warmup, args.device,
-                                 args.amp, args.channels_last, args.profile)
+                                 args.precision, channels_last, args.compile,
+                                 args.profile)
     elif args.mode == 'flops':
         results = measure_flops(configs, args.batch_size, args.resolution,
                                 args.device, not args.forward_only)
@@ -195,7 +239,8 @@ def main():
                              'training images)')
         results = measure_data_wait(configs, args.data_dir,
                                     args.warmup + args.iters, args.workers,
-                                    args.warmup, args.batch_size)
+                                    args.warmup, args.batch_size,
+                                    args.precision)
     else:
         results = measure_pipelines(configs, jpeg_files(args.data_dir),
                                     args.rounds, args.profile)
@@ -207,14 +252,16 @@ def main():
         levels=args.levels,
         iters=args.iters,
         warmup=args.warmup,
-        amp=args.amp,
+        precision=args.precision,
         channels_last=args.channels_last,
+        compile=args.compile,
         mcl=args.mcl,
         byol=args.byol,
         torch=torch.__version__)
     print(f"device: {results['setup']['device']}, batch "
           f'{args.batch_size} x {args.resolution}px, S={args.levels}, '
-          f'amp={args.amp}, channels_last={args.channels_last}')
+          f'precision={args.precision}, channels_last='
+          f'{args.channels_last}, compile={args.compile}')
     if args.mode == 'model':
         print_models(results)
     elif args.mode == 'flops':

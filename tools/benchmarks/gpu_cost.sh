@@ -2,10 +2,16 @@
 # Every figure of MCL's GPU cost in one call (docs/en/performance.md):
 #   1. the device augments alone, fused (default) and per op: aten ops,
 #      ms per call and elementwise passes (--mode augment);
-#   2. the model step, MCL against BYOL, AMP, with the share of the device
-#      augments in the MCL step (--mode model), fused and per op;
-#   3. the data wait of real training runs (--mode loader) with 8 and with
-#      4 loader workers, device path against CPU path.
+#   2. the model step, MCL against stock BYOL, each as its users train it
+#      (--mode model --precision amp: MCL at its config's bf16 where the GPU
+#      has it and channels-last; BYOL as mmpretrain ships it, trained with
+#      tools/train.py --amp: fp16 AMP, NCHW), then both in
+#      channels-last, neither in channels-last, both compiled (mmengine's
+#      compile=True), MCL in float16 (the fidelity row), MCL with the
+#      per-op augments, and a profile of one step each;
+#   3. real training runs with the configs' warm-up (--mode loader) with 8
+#      and with 4 loader workers, device path against CPU path, and MCL in
+#      float16 (its skipped steps counted).
 # R50-FPN, S=4, 224 px, batch 128 unless set; each run has its own time
 # limit, so one that fails or hangs costs its limit and the others go on.
 # Usage: bash tools/benchmarks/gpu_cost.sh OUT_DIR [DATA_DIR]
@@ -14,10 +20,10 @@
 #             JPEGs cut from the scikit-image photos, written to
 #             OUT_DIR/jpegs: mcl_mm.utils.demo_data.make_jpeg_folder)
 # Environment: PYTHON (python), DEVICE (cuda), BATCH (128, a multiple of
-#   64 at S=4), RESOLUTION (224), ITERS (20),
-#   WARMUP (5), LIMIT (seconds per run, 150), WORKERS ("8 4"), AMP
-#   ("--amp"; mmengine's AMP optimiser wrapper, and so the configs' own
-#   optimiser in the loader runs, needs a GPU).
+#   64 at S=4), RESOLUTION (224), ITERS (20), WARMUP (5), LIMIT (seconds
+#   per run, 150), WORKERS ("8 4"), LOADER_ITERS (40), PRECISION (amp;
+#   fp32 where the device has no mixed precision worth timing), FIGURES
+#   (all: "augment model loader", or a subset).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${1:?usage: gpu_cost.sh OUT_DIR [DATA_DIR]}
@@ -30,10 +36,13 @@ ITERS=${ITERS:-20}
 WARMUP=${WARMUP:-5}
 LIMIT=${LIMIT:-150}
 WORKERS=${WORKERS-8 4}
-AMP=${AMP---amp}
+LOADER_ITERS=${LOADER_ITERS:-40}
+PRECISION=${PRECISION:-amp}
+FIGURES=${FIGURES:-augment model loader}
 mkdir -p "$OUT"
 PER_OP=model.data_preprocessor.fuse_augments=False
 CPU_PATH=model.data_preprocessor.augment_on_device=False
+FP16=optim_wrapper.dtype=float16
 
 # one figure: NAME then benchmark.py's arguments
 figure() {
@@ -45,8 +54,9 @@ figure() {
         --resolution "$RESOLUTION" \
         --json "$OUT/$name.json" "$@" > "$OUT/$name.log" 2>&1
     local rc=$?
-    grep -E '^(device|target (aten|elementwise)|MCL|BYOL|ratio|step|\|)' \
-        "$OUT/$name.log" | tail -n 12 >> "$OUT/summary.txt"
+    grep -E '^(device|target|MCL|BYOL|a step|ratio|step|train|peak|\|)' \
+        "$OUT/$name.log" | grep -v '^MCL: one\|^BYOL: one' |
+        tail -n 24 >> "$OUT/summary.txt"
     [ "$rc" -eq 0 ] || echo "   $name failed (exit $rc), see $name.log" |
         tee -a "$OUT/summary.txt"
 }
@@ -54,21 +64,36 @@ figure() {
 "$PYTHON" -c 'import torch; print("torch", torch.__version__, "device",
 torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu")' |
     tee "$OUT/summary.txt"
-figure augment_fused --mode augment --iters "$ITERS"
-figure augment_per_op --mode augment --iters 3 --mcl-options "$PER_OP"
-figure model_fused --iters "$ITERS" --warmup "$WARMUP" $AMP
-figure model_per_op --iters "$ITERS" --warmup "$WARMUP" $AMP \
-    --mcl-options "$PER_OP"
-if [ -z "$DATA" ]; then
-    DATA=$OUT/jpegs
-    "$PYTHON" -c "import sys; from mcl_mm.utils.demo_data import \
-make_jpeg_folder; make_jpeg_folder(sys.argv[1], 1536)" "$DATA"
+wants() { [[ " $FIGURES " == *" $1 "* ]]; }
+MODEL=(--iters "$ITERS" --warmup "$WARMUP" --precision "$PRECISION")
+if wants augment; then
+    figure augment_fused --mode augment --iters "$ITERS"
+    figure augment_per_op --mode augment --iters 3 --mcl-options "$PER_OP"
 fi
-for w in $WORKERS; do
-    figure "loader_device_w$w" --mode loader --data-dir "$DATA" \
-        --workers "$w" --iters "$ITERS" --warmup "$WARMUP"
-    figure "loader_cpu_w$w" --mode loader --data-dir "$DATA" \
-        --workers "$w" --iters "$ITERS" --warmup "$WARMUP" \
-        --mcl-options "$CPU_PATH"
-done
+if wants model; then
+    figure model_shipped "${MODEL[@]}"
+    figure model_channels_last_both "${MODEL[@]}" --channels-last both
+    figure model_channels_last_none "${MODEL[@]}" --channels-last none
+    figure model_compiled "${MODEL[@]}" --compile
+    figure model_mcl_fp16 "${MODEL[@]}" --mcl-options "$FP16"
+    figure model_per_op "${MODEL[@]}" --mcl-options "$PER_OP"
+    figure model_profiled --iters 3 --warmup 2 --precision "$PRECISION" \
+        --profile
+fi
+if wants loader; then
+    if [ -z "$DATA" ]; then
+        DATA=$OUT/jpegs
+        "$PYTHON" -c "import sys; from mcl_mm.utils.demo_data import \
+make_jpeg_folder; make_jpeg_folder(sys.argv[1], 1536)" "$DATA"
+    fi
+    LOADER=(--mode loader --data-dir "$DATA" --iters "$LOADER_ITERS"
+        --warmup "$WARMUP")
+    for w in $WORKERS; do
+        figure "loader_device_w$w" "${LOADER[@]}" --workers "$w"
+        figure "loader_cpu_w$w" "${LOADER[@]}" --workers "$w" \
+            --mcl-options "$CPU_PATH"
+    done
+    figure loader_mcl_fp16_w8 "${LOADER[@]}" --workers 8 \
+        --mcl-options "$FP16"
+fi
 echo "figures in $OUT (summary.txt)"

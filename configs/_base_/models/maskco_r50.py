@@ -3,6 +3,7 @@
 # key network EMA 0.999.
 model = dict(
     type='MaskCo',
+    channels_last=True,
     momentum=0.001,
     roi_size=7,
     feat_stride=32,

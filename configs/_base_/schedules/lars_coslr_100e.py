@@ -17,9 +17,12 @@
 #
 # ForeachLARS is mmpretrain's LARS in multi-tensor ops without host syncs
 # (bit-equal updates on the CPU; type='LARS' gives the stock one).
+# Mixed precision: bfloat16 where the GPU has it (Ampere and later; no loss
+# scale), else the authors' fp16 (apex O1, loss scale at most 2^14); skipped
+# steps are counted (SkippedStepsHook).
 optim_wrapper = dict(
-    type='AmpOptimWrapper',
-    loss_scale='dynamic',
+    type='MixedPrecisionOptimWrapper',
+    dtype='auto',
     optimizer=dict(
         type='ForeachLARS', lr=16.0, momentum=0.9, weight_decay=1e-5),
     clip_grad=dict(max_norm=500),

@@ -6,9 +6,10 @@ from .freeze_by_name_hook import FreezeByNameHook
 from .montage_batch_check_hook import MontageBatchCheckHook
 from .non_finite_loss_hook import NonFiniteLossHook
 from .safe_checkpoint_hook import ResumeError, SafeCheckpointHook
+from .skipped_steps_hook import SkippedStepsHook
 
 __all__ = [
     'BadImageHook', 'CollapseMetricsHook', 'DenseProbeHook',
     'FreezeByNameHook', 'MontageBatchCheckHook', 'NonFiniteLossHook',
-    'ResumeError', 'SafeCheckpointHook'
+    'ResumeError', 'SafeCheckpointHook', 'SkippedStepsHook'
 ]

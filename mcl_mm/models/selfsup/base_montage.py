@@ -4,13 +4,13 @@ from typing import List, Optional, Sequence, Union
 import torch
 from torch import nn
 
-from mmpretrain.models.selfsup import BaseSelfSupervisor
 from mmpretrain.registry import MODELS
 from ..utils.montage_geometry import (match_pyramid_outputs, select_pyramid,
                                       split_views)
+from .base_selfsup import SelfSupervisor
 
 
-class BaseMontageModel(BaseSelfSupervisor):
+class BaseMontageModel(SelfSupervisor):
     """What MCL and its supervised variant share: a montage tiler, a
     backbone + pyramid + tile head encoder, and the pyramid output each
     montage level reads.
@@ -38,6 +38,8 @@ class BaseMontageModel(BaseSelfSupervisor):
             the same output at every level (an ablation knob); by default
             matched by stride.
         pretrained (str, optional): Checkpoint to initialise from.
+        channels_last (bool): Channels-last parameters and input batches
+            (:class:`SelfSupervisor`). Defaults to False.
         data_preprocessor (dict, optional): Config of the preprocessor.
         init_cfg (dict or list[dict], optional): Initialization config.
     """
@@ -51,6 +53,7 @@ class BaseMontageModel(BaseSelfSupervisor):
                  pyramid_strides: Sequence[int] = (4, 8, 16, 32),
                  pyramid_outputs: Optional[Union[int, Sequence[int]]] = None,
                  pretrained: Optional[str] = None,
+                 channels_last: bool = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
         name = type(self).__name__
@@ -74,6 +77,7 @@ class BaseMontageModel(BaseSelfSupervisor):
             neck=neck,
             head=head,
             pretrained=pretrained,
+            channels_last=channels_last,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
         self.tiler = tiler

@@ -7,11 +7,11 @@ from mmcv.ops import RoIAlign
 from mmengine.model import ExponentialMovingAverage
 from torch import nn
 
-from mmpretrain.models.selfsup import BaseSelfSupervisor
 from mmpretrain.models.utils import batch_shuffle_ddp, batch_unshuffle_ddp
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from ..utils.collapse_metrics import collapse_metrics
+from .base_selfsup import SelfSupervisor
 
 
 def boxes_to_rois(boxes: torch.Tensor) -> torch.Tensor:
@@ -48,7 +48,7 @@ def negative_logits(q: torch.Tensor, neg: torch.Tensor,
 
 
 @MODELS.register_module()
-class MaskCo(BaseSelfSupervisor):
+class MaskCo(SelfSupervisor):
     """MaskCo: contrastive mask prediction (Zhao et al., ICCV 2021).
 
     A region of the query view is masked (set to the normalised mean, i.e.
@@ -78,6 +78,8 @@ class MaskCo(BaseSelfSupervisor):
             the key network keeps 99.9%). Defaults to 0.001.
         intra_negatives (bool): MaskCo(+in). Defaults to False.
         pretrained (str, optional): Checkpoint to initialise from.
+        channels_last (bool): Channels-last parameters and input batches
+            (:class:`SelfSupervisor`). Defaults to False.
         data_preprocessor (dict, optional): Config of the preprocessor.
         init_cfg (dict or list[dict], optional): Initialization config.
     """
@@ -92,6 +94,7 @@ class MaskCo(BaseSelfSupervisor):
                  momentum: float = 0.001,
                  intra_negatives: bool = False,
                  pretrained: Optional[str] = None,
+                 channels_last: bool = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
         super().__init__(
@@ -99,6 +102,7 @@ class MaskCo(BaseSelfSupervisor):
             neck=neck,
             head=head,
             pretrained=pretrained,
+            channels_last=channels_last,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
         self.mask_head = MODELS.build(mask_head)
@@ -107,6 +111,7 @@ class MaskCo(BaseSelfSupervisor):
         self.intra_negatives = intra_negatives
         self.encoder_k = ExponentialMovingAverage(
             nn.Sequential(self.backbone, self.neck), momentum)
+        self.use_channels_last()
 
     def init_weights(self) -> None:
         """Initialise the query network and start the key one as its copy."""
@@ -130,7 +135,8 @@ class MaskCo(BaseSelfSupervisor):
 
     def _embed(self, feats: torch.Tensor, boxes: torch.Tensor,
                neck: nn.Module) -> torch.Tensor:
-        rois = self.roi_align(feats, boxes_to_rois(boxes))
+        # mmcv's RoIAlign reads its input as contiguous NCHW
+        rois = self.roi_align(feats.contiguous(), boxes_to_rois(boxes))
         return F.normalize(neck((rois, ))[0], dim=1)
 
     @torch.no_grad()
@@ -181,5 +187,6 @@ class MaskCo(BaseSelfSupervisor):
         pos = (q * keys[:, 0]).sum(1, keepdim=True)
         neg = negative_logits(q, keys[:, 1:], self.intra_negatives)
         losses = dict(loss=self.head.loss(pos, neg))
-        losses.update(collapse_metrics(q))  # the query embeddings
+        if self.watch_collapse:  # the query embeddings
+            losses.update(collapse_metrics(q))
         return losses

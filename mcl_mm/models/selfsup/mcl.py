@@ -65,6 +65,8 @@ class MCL(BaseMontageModel):
             latter needs the default ``pyramid_outputs`` and one level-0
             tile per image). Defaults to ``'tiles'``.
         pretrained (str, optional): Checkpoint to initialise from.
+        channels_last (bool): Channels-last parameters and input batches
+            (:class:`SelfSupervisor`). Defaults to False.
         data_preprocessor (dict, optional): Config of the data preprocessor;
             ``SelfSupDataPreprocessor`` by default.
         init_cfg (dict or list[dict], optional): Initialization config.
@@ -81,6 +83,7 @@ class MCL(BaseMontageModel):
                  pyramid_outputs: Optional[Union[int, Sequence[int]]] = None,
                  forward_mode: str = 'tiles',
                  pretrained: Optional[str] = None,
+                 channels_last: bool = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
         if forward_mode not in FORWARD_MODES:
@@ -95,6 +98,7 @@ class MCL(BaseMontageModel):
             pyramid_strides=pyramid_strides,
             pyramid_outputs=pyramid_outputs,
             pretrained=pretrained,
+            channels_last=channels_last,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
         if forward_mode == 'authors' and (pyramid_outputs is not None
@@ -109,6 +113,7 @@ class MCL(BaseMontageModel):
         self.forward_mode = forward_mode
         self.target_net = ForeachCosineEMA(
             self.encoder, momentum=base_momentum)
+        self.use_channels_last()
 
     def init_weights(self) -> None:
         """Initialise the online network and start the target as its copy."""
@@ -129,9 +134,10 @@ class MCL(BaseMontageModel):
 
         Returns:
             Dict[str, torch.Tensor]: Weighted losses per level (both
-            directions summed), the mean positive / negative cosines and
-            the collapse metrics ``std_l{i}`` / ``erank_l{i}`` of the online
-            tile embeddings (:func:`collapse_metrics`).
+            directions summed), the mean positive / negative cosines and,
+            when ``watch_collapse`` is set, the collapse metrics
+            ``std_l{i}`` / ``erank_l{i}`` of the online tile embeddings
+            (:func:`collapse_metrics`).
         """
         views = self.split_views(inputs, pipelines=2)
         encode = FORWARD_MODES[self.forward_mode]
@@ -161,10 +167,11 @@ class MCL(BaseMontageModel):
                 ]
 
         losses = {}
-        # collapse watch: per level, the online tile embeddings of both views
-        for i, (za, zb) in enumerate(zip(*tiles)):
-            for key, value in collapse_metrics(torch.cat([za, zb])).items():
-                losses[f'{key}_l{i}'] = value
+        if self.watch_collapse:  # per level, both views' online tiles
+            for i, (za, zb) in enumerate(zip(*tiles)):
+                for key, value in collapse_metrics(torch.cat([za,
+                                                              zb])).items():
+                    losses[f'{key}_l{i}'] = value
         for a, b in ((0, 1), (1, 0)):
             for key, value in self.head.loss(tiles[a], tile_index[a],
                                              targets[b]).items():

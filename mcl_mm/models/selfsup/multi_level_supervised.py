@@ -32,6 +32,8 @@ class MultiLevelSupervised(BaseMontageModel):
             pyramid.
         pyramid_outputs (int | Sequence[int], optional): Explicit pyramid
             output per level, or one for every level.
+        channels_last (bool): Channels-last parameters and input batches
+            (:class:`SelfSupervisor`). Defaults to False.
         data_preprocessor (dict, optional): Config of the preprocessor.
         init_cfg (dict or list[dict], optional): Initialization config.
     """
@@ -44,6 +46,7 @@ class MultiLevelSupervised(BaseMontageModel):
                  montage: dict,
                  pyramid_strides: Sequence[int] = (4, 8, 16, 32),
                  pyramid_outputs: Optional[Union[int, Sequence[int]]] = None,
+                 channels_last: bool = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
         super().__init__(
@@ -54,8 +57,10 @@ class MultiLevelSupervised(BaseMontageModel):
             montage=montage,
             pyramid_strides=pyramid_strides,
             pyramid_outputs=pyramid_outputs,
+            channels_last=channels_last,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
+        self.use_channels_last()
 
     def tile_labels(self, data_samples: List[DataSample],
                     tile_index: Sequence[torch.Tensor]) -> List[torch.Tensor]:

@@ -5,14 +5,14 @@ import torch
 from mmengine.logging import MessageHub
 from torch import nn
 
-from mmpretrain.models.selfsup import BaseSelfSupervisor
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from ..utils.collapse_metrics import collapse_metrics
+from .base_selfsup import SelfSupervisor
 
 
 @MODELS.register_module()
-class SSPRL(BaseSelfSupervisor):
+class SSPRL(SelfSupervisor):
     """SS-PRL: Self-Supervised Pyramid Representation Learning.
 
     One shared backbone embeds the global crops and the patches of every
@@ -29,6 +29,8 @@ class SSPRL(BaseSelfSupervisor):
         num_patches (Sequence[int]): Patches per view of each local grid
             (g^2). Defaults to (4, 9).
         queue_start_epoch (int): First epoch that uses the queues.
+        channels_last (bool): Channels-last parameters and input batches
+            (:class:`SelfSupervisor`). Defaults to False.
         data_preprocessor (dict, optional): Config of the preprocessor.
         init_cfg (dict or list[dict], optional): Initialization config.
     """
@@ -40,12 +42,14 @@ class SSPRL(BaseSelfSupervisor):
                  num_patches: Sequence[int] = (4, 9),
                  queue_start_epoch: int = 80,
                  pretrained: Optional[str] = None,
+                 channels_last: bool = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
         super().__init__(
             backbone=backbone,
             head=head,
             pretrained=pretrained,
+            channels_last=channels_last,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
         if len(necks) != len(num_patches) + 1 or \
@@ -57,6 +61,7 @@ class SSPRL(BaseSelfSupervisor):
         self.necks = nn.ModuleList(MODELS.build(n) for n in necks)
         self.num_patches = tuple(num_patches)
         self.queue_start_epoch = queue_start_epoch
+        self.use_channels_last()
 
     def _embed(self, views: Sequence[torch.Tensor],
                neck: nn.Module) -> torch.Tensor:
@@ -92,8 +97,8 @@ class SSPRL(BaseSelfSupervisor):
                 self._embed(inputs[start:start + 2 * m], self.necks[s]))
             start += 2 * m
         losses = self.head.loss(global_emb, local_embs)
-        # collapse watch per grid (grid 0: the global crops)
-        for s, emb in enumerate([global_emb, *local_embs]):
-            for key, value in collapse_metrics(emb).items():
-                losses[f'{key}_g{s}'] = value
+        if self.watch_collapse:  # per grid (grid 0: the global crops)
+            for s, emb in enumerate([global_emb, *local_embs]):
+                for key, value in collapse_metrics(emb).items():
+                    losses[f'{key}_g{s}'] = value
         return losses

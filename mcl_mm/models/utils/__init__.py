@@ -1,4 +1,5 @@
 # Copyright (c) mcl_mm contributors. All rights reserved.
+from .channels_last import is_channels_last, to_channels_last
 from .collapse_metrics import collapse_metrics
 from .foreach_ema import ForeachCosineEMA
 from .fpn_output import fpn_single_output
@@ -10,9 +11,9 @@ from .montage_geometry import (match_pyramid_outputs, montages_to_tiles,
 from .montage_tiler import MontageTiler
 
 __all__ = [
-    'collapse_metrics', 'ForeachCosineEMA', 'fpn_single_output',
-    'encode_all_outputs', 'encode_montages', 'pyramid_output',
-    'match_pyramid_outputs', 'montages_to_tiles', 'select_pyramid',
-    'split_views', 'tile_origin', 'tiles_to_montages', 'view_index',
-    'MontageTiler'
+    'is_channels_last', 'to_channels_last', 'collapse_metrics',
+    'ForeachCosineEMA', 'fpn_single_output', 'encode_all_outputs',
+    'encode_montages', 'pyramid_output', 'match_pyramid_outputs',
+    'montages_to_tiles', 'select_pyramid', 'split_views', 'tile_origin',
+    'tiles_to_montages', 'view_index', 'MontageTiler'
 ]

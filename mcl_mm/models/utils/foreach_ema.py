@@ -11,16 +11,17 @@ from mmpretrain.models.utils import CosineEMA
 
 class ForeachCosineEMA(CosineEMA):
     """mmpretrain's :class:`CosineEMA` (BYOL's target network), updated with
-    one multi-tensor (``torch._foreach_*``) op per stage and one host sync
-    per step.
+    one multi-tensor (``torch._foreach_*``) op per stage and no host sync
+    (after the first step, and the first after loading a state dict).
 
     mmengine's ``update_parameters`` runs ``avg_func`` per parameter, and
     :class:`CosineEMA`'s evaluates the cosine momentum there from the
     ``steps`` buffer, a tensor: per parameter two more ops and a read to the
     host, then one copy per buffer. Here the momentum is computed once per
     step by the same arithmetic, so on the CPU every update is bit-equal to
-    :class:`CosineEMA`'s (``tests/test_foreach.py``). Same arguments and
-    state dict.
+    :class:`CosineEMA`'s (``tests/test_foreach.py``). The step count is read
+    from the ``steps`` buffer once and then counted on the host too. Same
+    arguments and state dict.
 
     Args:
         model (nn.Module): The online network to average.
@@ -34,6 +35,11 @@ class ForeachCosineEMA(CosineEMA):
             k for k, p in self.avg_parameters.items()
             if p.dtype.is_floating_point
         ]
+        self._host_steps = None  # the steps buffer's value, once read
+
+    def _load_from_state_dict(self, *args, **kwargs) -> None:
+        super()._load_from_state_dict(*args, **kwargs)
+        self._host_steps = None  # a new steps buffer: read it again
 
     def momentum_at(self, steps: int) -> float:
         """:class:`CosineEMA`'s momentum after ``steps`` updates (the
@@ -56,7 +62,9 @@ class ForeachCosineEMA(CosineEMA):
         source = (
             model.state_dict()
             if self.update_buffers else dict(model.named_parameters()))
-        steps = int(self.steps)  # the step's one host sync
+        if self._host_steps is None:
+            self._host_steps = int(self.steps)  # the one read to the host
+        steps = self._host_steps
         if steps == 0:
             torch._foreach_copy_(
                 list(self.avg_parameters.values()),
@@ -75,3 +83,4 @@ class ForeachCosineEMA(CosineEMA):
             if buffers:
                 torch._foreach_copy_(buffers, list(model.buffers()))
         self.steps += 1
+        self._host_steps += 1
