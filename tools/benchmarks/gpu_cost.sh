@@ -19,8 +19,8 @@
 #   DATA_DIR  JPEGs for the loader runs (default: 1536 ImageNet-sized
 #             JPEGs cut from the scikit-image photos, written to
 #             OUT_DIR/jpegs: mcl_mm.utils.demo_data.make_jpeg_folder)
-# Environment: PYTHON (python), DEVICE (cuda), BATCH (128, a multiple of
-#   64 at S=4), RESOLUTION (224), ITERS (20), WARMUP (5), LIMIT (seconds
+# Environment: PYTHON (python), DEVICE (cuda), LEVELS (4), BATCH (128, a
+#   multiple of 64 at S=4), RESOLUTION (224), ITERS (20), WARMUP (5), LIMIT (seconds
 #   per run, 150), WORKERS ("8 4"), LOADER_ITERS (40), PRECISION (amp;
 #   fp32 where the device has no mixed precision worth timing), FIGURES
 #   (all: "augment model loader", or a subset).
@@ -30,6 +30,7 @@ OUT=${1:?usage: gpu_cost.sh OUT_DIR [DATA_DIR]}
 DATA=${2:-}
 PYTHON=${PYTHON:-python}
 DEVICE=${DEVICE:-cuda}
+LEVELS=${LEVELS:-4}
 BATCH=${BATCH:-128}
 RESOLUTION=${RESOLUTION:-224}
 ITERS=${ITERS:-20}
@@ -50,7 +51,7 @@ figure() {
     shift
     echo "== $name: benchmark.py $*" | tee -a "$OUT/summary.txt"
     timeout "$LIMIT" "$PYTHON" tools/analysis_tools/benchmark.py \
-        --device "$DEVICE" --levels 4 --batch-size "$BATCH" \
+        --device "$DEVICE" --levels "$LEVELS" --batch-size "$BATCH" \
         --resolution "$RESOLUTION" \
         --json "$OUT/$name.json" "$@" > "$OUT/$name.log" 2>&1
     local rc=$?
