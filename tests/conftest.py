@@ -43,5 +43,9 @@ def mcl_ckpt(tmp_path_factory):
         if 'running_mean' in name:
             buf.normal_()
     path = str(tmp_path_factory.mktemp('mcl') / 'mcl.pth')
+    # saved as the shipped config trains (channels-last); compared in the
+    # default format, as the targets compute (the sums of the other format
+    # differ by 1e-4 relative after 50 layers)
     torch.save(dict(state_dict=model.state_dict(), meta=dict(iter=1)), path)
+    model.to(memory_format=torch.contiguous_format)
     return model.eval(), path

@@ -12,18 +12,25 @@ and ends a ``--resume`` that cannot start (``SafeCheckpointHook``: the
 checkpoint cannot be read) with one line naming the files. ``--amp`` with a
 config that sets its own mixed precision (``MixedPrecisionOptimWrapper``,
 the GPU configs) is left out, with a line saying so: mmpretrain's script
-would replace that wrapper with mmengine's ``AmpOptimWrapper``.
+would replace that wrapper with mmengine's ``AmpOptimWrapper``. When a
+rank of a distributed run dies, the others stop at their next collective
+(at the latest after the process group's timeout, ``env_cfg.dist_cfg.
+timeout``) with one line naming the lost ranks.
 """
 import argparse
+import datetime
 import os.path as osp
+import re
 import runpy
 import sys
+import time
+from typing import Optional
 
 import torch
 
 import mcl_mm  # noqa: F401  (registers mcl_mm's components)
 import mmpretrain
-from mcl_mm.engine.hooks import ResumeError
+from mcl_mm.engine.hooks import CheckpointSaveError, ResumeError
 
 CPU_DDP_OPTIONS = [
     'env_cfg.dist_cfg.backend=gloo',
@@ -32,15 +39,32 @@ CPU_DDP_OPTIONS = [
 ]
 
 
+def dist_timeout(argv: list) -> Optional[datetime.timedelta]:
+    """The process group's timeout: ``env_cfg.dist_cfg.timeout`` (seconds)
+    of the config or of ``--cfg-options``; None when neither sets it."""
+    key = 'env_cfg.dist_cfg.timeout='
+    given = [a[len(key):] for a in argv if a.startswith(key)]
+    if given:
+        return datetime.timedelta(seconds=float(given[-1]))
+    from mmengine.config import Config
+    seconds = Config.fromfile(argv[1]).get('env_cfg',
+                                           {}).get('dist_cfg',
+                                                   {}).get('timeout')
+    return None if seconds is None else datetime.timedelta(seconds=seconds)
+
+
 def prepare_cpu_ddp(argv: list) -> list:
-    """Start the gloo process group and add the CPU DDP options to argv
-    when ``--launcher pytorch`` runs without CUDA; else return argv."""
+    """Start the gloo process group (with the config's timeout) and add
+    the CPU DDP options to argv when ``--launcher pytorch`` runs without
+    CUDA; else return argv."""
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument('--launcher', default='none')
     launcher = parser.parse_known_args(argv[1:])[0].launcher
     if launcher != 'pytorch' or torch.cuda.is_available():
         return argv
-    torch.distributed.init_process_group(backend='gloo')
+    timeout = dist_timeout(argv)
+    torch.distributed.init_process_group(
+        backend='gloo', **({} if timeout is None else dict(timeout=timeout)))
     argv = list(argv)
     if '--cfg-options' in argv:
         at = argv.index('--cfg-options') + 1
@@ -65,6 +89,39 @@ def drop_redundant_amp(argv: list) -> list:
     return [a for a in argv if a != '--amp']
 
 
+PEER_FAILURE = re.compile(
+    r'Connection closed by peer|Connection reset|timed '
+    r'out|Timeout|NCCL|Broken pipe', re.I)
+
+
+def lost_ranks(wait: float = 10.0) -> str:
+    """The ranks that are gone, asked of the rendezvous store: each rank
+    still alive checks in, and those that do not within ``wait`` seconds
+    are named."""
+    dist = torch.distributed
+    rank, world = dist.get_rank(), dist.get_world_size()
+    try:
+        store = dist.distributed_c10d._get_default_store()
+        store.set(f'mcl_mm/alive/{rank}', '1')
+        keys = [f'mcl_mm/alive/{r}' for r in range(world)]
+        deadline = time.time() + wait
+        while time.time() < deadline and not store.check(keys):
+            time.sleep(0.2)
+        lost = [r for r, key in enumerate(keys) if not store.check([key])]
+    except RuntimeError:  # the store lives in rank 0's process
+        return 'rank 0 (it holds the rendezvous store) is unreachable'
+    return f'rank(s) {", ".join(map(str, lost)) or "none found"} lost'
+
+
+def peer_failure(err: BaseException) -> bool:
+    """Whether ``err`` is a collective that failed because a peer rank
+    died or stopped answering."""
+    dist = torch.distributed
+    return (dist.is_available() and dist.is_initialized()
+            and dist.get_world_size() > 1
+            and bool(PEER_FAILURE.search(str(err))))
+
+
 if __name__ == '__main__':
     script = osp.join(
         osp.dirname(mmpretrain.__file__), '.mim', 'tools', 'train.py')
@@ -75,5 +132,13 @@ if __name__ == '__main__':
     sys.argv = prepare_cpu_ddp(drop_redundant_amp(sys.argv))
     try:
         runpy.run_path(script, run_name='__main__')
-    except ResumeError as err:
+    except (ResumeError, CheckpointSaveError) as err:
         sys.exit(f'error: {err}')
+    except RuntimeError as err:
+        if not peer_failure(err):
+            raise
+        first = str(err).strip().splitlines()[0][:200]
+        sys.exit(f'error: rank {torch.distributed.get_rank()} of '
+                 f'{torch.distributed.get_world_size()} stopped: '
+                 f'{lost_ranks()} ({first}); relaunch with --resume to '
+                 'continue from the last checkpoint')

@@ -71,9 +71,14 @@ default_hooks = dict(
     checkpoint=dict(type='SafeCheckpointHook', interval=10, max_keep_ckpts=3))
 custom_hooks = [
     dict(type='NonFiniteLossHook'),
+    # SIGTERM / SIGUSR1: a checkpoint at the next iteration, exit code 75
+    dict(type='PreemptionHook'),
     # std / erank of the embeddings, on the iterations that log
     dict(type='CollapseMetricsHook'),
     # mixed precision's skipped steps and the grad norms, per log interval
     dict(type='SkippedStepsHook'),
     dict(type='BadImageHook', max_bad_images=10),
 ]
+# a rank that dies stops the others within this many seconds (the process
+# group's timeout; mmengine's default is 30 min)
+env_cfg = dict(dist_cfg=dict(timeout=600))

@@ -20,6 +20,8 @@ model = dict(
 custom_hooks = [
     dict(type='MontageBatchCheckHook'),
     dict(type='NonFiniteLossHook'),
+    # SIGTERM / SIGUSR1: a checkpoint at the next iteration, exit code 75
+    dict(type='PreemptionHook'),
     # std / erank of the embeddings, on the iterations that log
     dict(type='CollapseMetricsHook'),
     # mixed precision's skipped steps and the grad norms, per log interval

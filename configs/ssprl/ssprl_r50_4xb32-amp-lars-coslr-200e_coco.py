@@ -10,6 +10,9 @@
 # and correlation learners frozen for the first 648 iterations.
 _base_ = 'mmpretrain::_base_/default_runtime.py'
 custom_imports = dict(imports=['mcl_mm'], allow_failed_imports=False)
+# a rank that dies stops the others within this many seconds (the process
+# group's timeout; mmengine's default is 30 min)
+env_cfg = dict(dist_cfg=dict(timeout=600))
 
 norm_cfg = dict(type='SyncBN')
 projection = dict(
@@ -114,6 +117,8 @@ custom_hooks = [
     # 'prototype' names the prototypes and the correlation learners
     dict(type='FreezeByNameHook', frozen_iters=dict(prototype=648)),
     dict(type='NonFiniteLossHook'),
+    # SIGTERM / SIGUSR1: a checkpoint at the next iteration, exit code 75
+    dict(type='PreemptionHook'),
     # std / erank of the embeddings, on the iterations that log
     dict(type='CollapseMetricsHook'),
     # mixed precision's skipped steps and the grad norms, per log interval

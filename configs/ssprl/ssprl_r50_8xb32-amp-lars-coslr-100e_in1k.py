@@ -27,6 +27,8 @@ auto_scale_lr = dict(base_batch_size=256)
 custom_hooks = [
     dict(type='FreezeByNameHook', frozen_iters=dict(prototype=5005)),
     dict(type='NonFiniteLossHook'),
+    # SIGTERM / SIGUSR1: a checkpoint at the next iteration, exit code 75
+    dict(type='PreemptionHook'),
     # std / erank of the embeddings, on the iterations that log
     dict(type='CollapseMetricsHook'),
     # mixed precision's skipped steps and the grad norms, per log interval

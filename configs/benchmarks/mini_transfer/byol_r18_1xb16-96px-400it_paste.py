@@ -52,6 +52,8 @@ train_dataloader = dict(
     ]))
 custom_hooks = [
     dict(type='NonFiniteLossHook'),
+    # SIGTERM / SIGUSR1: a checkpoint at the next iteration, exit code 75
+    dict(type='PreemptionHook'),
     dict(type='BadImageHook', max_bad_images=10),
     # std / erank of the projections, as MCL logs per level
     dict(type='CollapseMetricsHook', module='neck'),

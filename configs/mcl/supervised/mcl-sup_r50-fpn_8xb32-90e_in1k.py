@@ -77,6 +77,8 @@ default_hooks = dict(
 custom_hooks = [
     dict(type='MontageBatchCheckHook'),
     dict(type='NonFiniteLossHook'),
+    # SIGTERM / SIGUSR1: a checkpoint at the next iteration, exit code 75
+    dict(type='PreemptionHook'),
     # unreadable images are skipped (LoadImageChecked); stop past 10
     dict(type='BadImageHook', max_bad_images=10),
 ]

@@ -5,11 +5,14 @@ from .dense_probe_hook import DenseProbeHook
 from .freeze_by_name_hook import FreezeByNameHook
 from .montage_batch_check_hook import MontageBatchCheckHook
 from .non_finite_loss_hook import NonFiniteLossHook
-from .safe_checkpoint_hook import ResumeError, SafeCheckpointHook
+from .preemption_hook import EXIT_PREEMPTED, PreemptionHook
+from .safe_checkpoint_hook import (CheckpointSaveError, ResumeError,
+                                   SafeCheckpointHook)
 from .skipped_steps_hook import SkippedStepsHook
 
 __all__ = [
-    'BadImageHook', 'CollapseMetricsHook', 'DenseProbeHook',
-    'FreezeByNameHook', 'MontageBatchCheckHook', 'NonFiniteLossHook',
-    'ResumeError', 'SafeCheckpointHook', 'SkippedStepsHook'
+    'BadImageHook', 'CheckpointSaveError', 'CollapseMetricsHook',
+    'EXIT_PREEMPTED', 'PreemptionHook', 'DenseProbeHook', 'FreezeByNameHook',
+    'MontageBatchCheckHook', 'NonFiniteLossHook', 'ResumeError',
+    'SafeCheckpointHook', 'SkippedStepsHook'
 ]

@@ -4,6 +4,7 @@ they can be read."""
 import os
 import os.path as osp
 import re
+from contextlib import contextmanager
 from typing import List, Optional
 
 from mmengine.dist import is_main_process
@@ -17,6 +18,60 @@ from ...fileio import AtomicLocalBackend, atomic_write
 class ResumeError(RuntimeError):
     """Resuming cannot start: the checkpoint asked for cannot be read, or
     none of the work dir's can. The message names the files."""
+
+
+class CheckpointSaveError(RuntimeError):
+    """A checkpoint could not be written (a full disk, an I/O error). The
+    message names the file, the error and the last good checkpoint."""
+
+
+def last_good_checkpoint(work_dir: str) -> Optional[str]:
+    """The checkpoint ``last_checkpoint`` names: written only after a
+    checkpoint is complete, so the last good one."""
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    if not osp.isfile(pointer):
+        return None
+    with open(pointer) as f:
+        return f.read().strip() or None
+
+
+@contextmanager
+def explained_save(runner, path: str):
+    """Turn an ``OSError`` of a checkpoint save into one
+    :class:`CheckpointSaveError` line naming ``path``, the error and the
+    last good checkpoint (the atomic writer has removed its temporary
+    file; nothing is tried again)."""
+    last_good = last_good_checkpoint(runner.work_dir)
+    try:
+        yield
+    except OSError as err:
+        good = last_good or 'none yet'
+        raise CheckpointSaveError(
+            f'cannot save checkpoint {path}: {err}. The last good '
+            f'checkpoint is {good}; free space or fix the disk, then run '
+            'again with --resume') from err
+
+
+def save_named_checkpoint(runner, hook: Optional[CheckpointHook],
+                          filename: str) -> str:
+    """Save a checkpoint named ``filename`` where ``hook`` saves (the
+    work dir without one), with its backend, atomically, and point
+    ``last_checkpoint`` at it; every rank calls it.
+
+    Returns:
+        str: The checkpoint's path.
+    """
+    out_dir = getattr(hook, 'out_dir', None) or runner.work_dir
+    backend_args = getattr(hook, 'backend_args',
+                           None) or dict(backend=AtomicLocalBackend.name)
+    path = osp.join(out_dir, filename)
+    with explained_save(runner, path):
+        runner.save_checkpoint(
+            out_dir, filename, by_epoch=False, backend_args=backend_args)
+        if is_main_process():
+            atomic_write(
+                osp.join(runner.work_dir, 'last_checkpoint'), path.encode())
+    return path
 
 
 def _readable(path: str) -> Optional[CheckpointReadError]:
@@ -37,7 +92,10 @@ class SafeCheckpointHook(CheckpointHook):
     crash, a full disk or a lost write-back leaves the previous file or the
     complete new one, never a cut one under a checkpoint's name. The
     ``last_checkpoint`` pointer, which mmengine writes in place after the
-    checkpoint, is then rewritten the same way.
+    checkpoint, is then rewritten the same way. A save that fails (a full
+    disk, an I/O error) stops the run with one :class:`CheckpointSaveError`
+    line naming the file, the error and the last good checkpoint, which
+    ``--resume`` then starts from.
 
     Resuming (``resume=True``; ``tools/train.py --resume``): before mmengine
     loads anything (``before_run``), each candidate is read with the safe
@@ -76,12 +134,15 @@ class SafeCheckpointHook(CheckpointHook):
     def _save_checkpoint_with_step(self, runner, step: int,
                                    meta: dict) -> None:
         """mmengine's save (through ``backend_args``), then
-        ``last_checkpoint`` again, atomically."""
-        super()._save_checkpoint_with_step(runner, step, meta)
-        if is_main_process():
-            atomic_write(
-                osp.join(runner.work_dir, 'last_checkpoint'),
-                str(self.last_ckpt).encode())
+        ``last_checkpoint`` again, atomically; an ``OSError`` becomes one
+        :class:`CheckpointSaveError` line."""
+        path = osp.join(self.out_dir, self.filename_tmpl.format(step))
+        with explained_save(runner, path):
+            super()._save_checkpoint_with_step(runner, step, meta)
+            if is_main_process():
+                atomic_write(
+                    osp.join(runner.work_dir, 'last_checkpoint'),
+                    str(self.last_ckpt).encode())
 
     def before_run(self, runner) -> None:
         """Check or choose the checkpoint to resume from.
