@@ -2,27 +2,12 @@
 from typing import List, Optional
 
 import torch
-from mmengine.hooks import Hook, LoggerHook
+from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mmpretrain.registry import HOOKS
 from ...models.utils.collapse_metrics import collapse_metrics
-
-
-def logs_after_iter(runner, batch_idx: int, interval: int) -> bool:
-    """Whether mmengine's ``LoggerHook`` with ``interval`` logs after the
-    training iteration ``batch_idx`` (its own rule: every ``interval``
-    iterations of the loop, and at the end of an epoch unless
-    ``ignore_last`` drops it)."""
-    if interval <= 0:
-        return False
-    if (batch_idx + 1) % interval == 0:
-        return True
-    logger = next((h for h in runner.hooks if isinstance(h, LoggerHook)), None)
-    ignore_last = logger.ignore_last if logger is not None else True
-    dataloader = runner.train_dataloader
-    return (batch_idx + 1 == len(dataloader)
-            and (not ignore_last or len(dataloader) <= interval))
+from .log_schedule import logger_hook, logs_after_iter
 
 
 @HOOKS.register_module()
@@ -85,8 +70,7 @@ class CollapseMetricsHook(Hook):
 
     def before_train(self, runner) -> None:
         if self.interval is None:
-            logger = next(
-                (h for h in runner.hooks if isinstance(h, LoggerHook)), None)
+            logger = logger_hook(runner)
             self.interval = logger.interval if logger is not None else 0
         model = self._model(runner)
         if not hasattr(model, 'watch_collapse') and self.interval:

@@ -1,11 +1,11 @@
 # Copyright (c) mcl_mm contributors. All rights reserved.
 from typing import Optional
 
-from mmengine.hooks import Hook, LoggerHook
+from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
 from mmpretrain.registry import HOOKS
-from .collapse_metrics_hook import logs_after_iter
+from .log_schedule import logger_hook, logs_after_iter
 
 
 @HOOKS.register_module()
@@ -39,8 +39,7 @@ class SkippedStepsHook(Hook):
         self.total_skipped = 0
 
     def before_train(self, runner) -> None:
-        logger = next((h for h in runner.hooks if isinstance(h, LoggerHook)),
-                      None)
+        logger = logger_hook(runner)
         self.interval = logger.interval if logger is not None else 1
 
     def _flush(self, runner) -> None:
