@@ -21,7 +21,8 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import RUNNERS
 
-from mcl_mm.engine.hooks import EXIT_PREEMPTED, CheckpointSaveError
+from mcl_mm.engine.hooks import (EXIT_PREEMPTED, CheckpointSaveError,
+                                 PreemptionHook)
 from mcl_mm.fileio import atomic_local_backend
 from conftest import DEMO_CONFIG, ROOT
 
@@ -98,6 +99,16 @@ def _demo_cfg(tmp_path, photo_dir, **options) -> Config:
     return cfg
 
 
+def test_a_second_signal_during_the_save_changes_nothing():
+    hook = PreemptionHook()
+    hook._handle(signal.SIGTERM, None)
+    hook._handle(signal.SIGUSR1, None)  # while the checkpoint is written
+    hook._handle(signal.SIGTERM, None)
+    assert hook.received == signal.SIGTERM and hook.repeats == 2
+    with pytest.raises(ValueError, match='unknown signals'):
+        PreemptionHook(signals=('SIGNOPE', ))
+
+
 @pytest.mark.slow
 def test_a_failed_save_names_the_last_good_checkpoint_and_resumes(
         tmp_path, photo_dir, monkeypatch):
@@ -146,9 +157,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _launch(work_dir, photo_dir, iters, port, *extra):
+def _launch(work_dir, photo_dir, iters, port, *extra, workers=0):
     """Two CPU ranks of tools/train.py (gloo), started as torchrun would
-    start them but without its agent, so each rank's exit code is seen."""
+    start them but without its agent, so each rank's exit code is seen;
+    each rank leads a process group of its own (with its loader
+    workers), as a Slurm task does."""
     procs = []
     for rank in range(2):
         env = dict(
@@ -164,15 +177,20 @@ def _launch(work_dir, photo_dir, iters, port, *extra):
             osp.join(ROOT, 'tools', 'train.py'), DEMO_CONFIG, '--work-dir',
             str(work_dir), '--launcher', 'pytorch', '--cfg-options',
             f'train_dataloader.dataset.data_root={photo_dir}',
-            'train_dataloader.num_workers=0',
-            'train_dataloader.persistent_workers=False',
+            f'train_dataloader.num_workers={workers}',
+            f'train_dataloader.persistent_workers={workers > 0}',
             f'train_cfg.max_iters={iters}', 'default_hooks.logger.interval=1',
             'default_hooks.checkpoint.interval=100', *extra
         ]
         log = open(osp.join(str(work_dir), f'rank{rank}.out'), 'w')
         procs.append(
             subprocess.Popen(
-                cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
+                cmd,
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True))
     return procs
 
 
@@ -199,9 +217,10 @@ def test_sigterm_to_one_rank_saves_on_both_and_resume_reaches_the_end(
         tmp_path, photo_dir):
     work = tmp_path / 'run'
     work.mkdir()
-    procs = _launch(work, photo_dir, 12, _free_port())
+    procs = _launch(work, photo_dir, 12, _free_port(), workers=1)
     _wait_for(str(work / 'rank0.out'), r'Iter\(train\) \[ *3/12\]')
-    os.kill(procs[1].pid, signal.SIGTERM)  # the signal reaches one rank
+    # the signal reaches one rank, and its loader worker, which keeps going
+    os.killpg(procs[1].pid, signal.SIGTERM)
     codes = [p.wait(timeout=300) for p in procs]
     out = (work / 'rank0.out').read_text()
     assert codes == [EXIT_PREEMPTED] * 2, out[-3000:]

@@ -44,6 +44,9 @@ mkdir -p "$OUT"
 PER_OP=model.data_preprocessor.fuse_augments=False
 CPU_PATH=model.data_preprocessor.augment_on_device=False
 FP16=optim_wrapper.dtype=float16
+# the lines of benchmark.py's output that go to summary.txt
+SUMMARY='^(device|target (aten|elementwise)|MCL|BYOL|model|a step|training'
+SUMMARY+=' runs|[a-z_]+: [0-9.]+$)'
 
 # one figure: NAME then benchmark.py's arguments
 figure() {
@@ -55,8 +58,7 @@ figure() {
         --resolution "$RESOLUTION" \
         --json "$OUT/$name.json" "$@" > "$OUT/$name.log" 2>&1
     local rc=$?
-    grep -E '^(device|target|MCL|BYOL|a step|ratio|step|train|peak|\|)' \
-        "$OUT/$name.log" | grep -v '^MCL: one\|^BYOL: one' |
+    grep -E "$SUMMARY" "$OUT/$name.log" | grep -v '^MCL: one\|^BYOL: one' |
         tail -n 24 >> "$OUT/summary.txt"
     [ "$rc" -eq 0 ] || echo "   $name failed (exit $rc), see $name.log" |
         tee -a "$OUT/summary.txt"
@@ -88,7 +90,7 @@ if wants loader; then
 make_jpeg_folder; make_jpeg_folder(sys.argv[1], 1536)" "$DATA"
     fi
     LOADER=(--mode loader --data-dir "$DATA" --iters "$LOADER_ITERS"
-        --warmup "$WARMUP")
+        --warmup "$WARMUP" --precision "$PRECISION")
     for w in $WORKERS; do
         figure "loader_device_w$w" "${LOADER[@]}" --workers "$w"
         figure "loader_cpu_w$w" "${LOADER[@]}" --workers "$w" \

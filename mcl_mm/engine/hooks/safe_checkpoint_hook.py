@@ -20,7 +20,7 @@ class ResumeError(RuntimeError):
     none of the work dir's can. The message names the files."""
 
 
-class CheckpointSaveError(RuntimeError):
+class CheckpointSaveError(OSError):
     """A checkpoint could not be written (a full disk, an I/O error). The
     message names the file, the error and the last good checkpoint."""
 
