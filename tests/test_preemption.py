@@ -101,10 +101,13 @@ def _demo_cfg(tmp_path, photo_dir, **options) -> Config:
 
 def test_a_second_signal_during_the_save_changes_nothing():
     hook = PreemptionHook()
+    hook.before_train(None)
     hook._handle(signal.SIGTERM, None)
     hook._handle(signal.SIGUSR1, None)  # while the checkpoint is written
     hook._handle(signal.SIGTERM, None)
     assert hook.received == signal.SIGTERM and hook.repeats == 2
+    hook.after_train(None)  # the handlers it replaced are back
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
     with pytest.raises(ValueError, match='unknown signals'):
         PreemptionHook(signals=('SIGNOPE', ))
 

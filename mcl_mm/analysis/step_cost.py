@@ -21,7 +21,7 @@ import os
 import statistics
 import threading
 import time
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
 from mmengine.config import Config
@@ -367,7 +367,7 @@ def measure_models(configs: Dict[str, Config],
                    device: str,
                    precision: str = 'config',
                    channels_last: Optional[Dict[str, bool]] = None,
-                   compile: bool = False,
+                   compile: Sequence[str] = (),
                    profile: bool = False) -> Dict[str, dict]:
     """Time, memory and FLOPs of MCL and BYOL training steps side by side,
     each at its config's settings (:func:`build`).
@@ -383,7 +383,8 @@ def measure_models(configs: Dict[str, Config],
         precision (str): ``'config'`` or ``'fp32'`` (see :func:`build`).
         channels_last (Dict[str, bool], optional): Per model name, a memory
             format that overrides the config's.
-        compile (bool): ``torch.compile`` both training steps.
+        compile (Sequence[str]): The models whose training step is
+            compiled (``torch.compile``, as mmengine's ``compile=True``).
         profile (bool): Also return the top ops of one step per model.
 
     Returns:
@@ -395,7 +396,8 @@ def measure_models(configs: Dict[str, Config],
     MessageHub.get_current_instance().update_info('max_iters', 10**6)
     channels_last = channels_last or {}
     built = {
-        name: build(cfg, device, precision, channels_last.get(name), compile)
+        name:
+        build(cfg, device, precision, channels_last.get(name), name in compile)
         for name, cfg in configs.items()
     }
     models = {name: (m, w) for name, (m, w, _) in built.items()}

@@ -43,8 +43,9 @@ such as MontageAssembly or RandomApply include what they call).
 ``--precision amp`` trains each as ``tools/train.py --amp`` would (stock
 BYOL in float16 AMP; MCL in its config's mixed precision), ``fp32`` both in
 float32; ``--channels-last both`` puts BYOL in channels-last too (``none``:
-neither model); ``--compile`` compiles both training steps (mmengine's
-``compile=True``).
+neither model); ``--compile mcl`` compiles MCL's training step (mmengine's
+``compile=True``), ``--compile both`` BYOL's too (mmpretrain's ``LARS``,
+stock BYOL's optimizer, fails under dynamo in torch 2.14).
 
 Examples::
 
@@ -65,6 +66,7 @@ from mcl_mm.analysis import (jpeg_files, load_config, measure_augment,
                              measure_data_wait, measure_flops, measure_models,
                              measure_pipelines, montage_options)
 
+COMPILED = dict(none=(), mcl=('MCL', ), both=('MCL', 'BYOL'))
 MCL_CONFIG = 'configs/mcl/mcl_r50-fpn_32xb128-amp-coslr-100e_in1k.py'
 BYOL_CONFIG = 'mmpretrain::byol/byol_resnet50_16xb256-coslr-200e_in1k.py'
 
@@ -106,8 +108,9 @@ def parse_args():
         'channels-last for both models / for neither')
     parser.add_argument(
         '--compile',
-        action='store_true',
-        help='torch.compile both training steps')
+        choices=['none', 'mcl', 'both'],
+        default='none',
+        help="torch.compile MCL's training step, or both models'")
     parser.add_argument(
         '--forward-only',
         action='store_true',
@@ -223,8 +226,8 @@ def main():
                                           args.channels_last == 'both')
         results = measure_models(configs, args.batch_size, args.resolution,
                                  args.iters, args.warmup, args.device,
-                                 args.precision, channels_last, args.compile,
-                                 args.profile)
+                                 args.precision, channels_last,
+                                 COMPILED[args.compile], args.profile)
     elif args.mode == 'flops':
         results = measure_flops(configs, args.batch_size, args.resolution,
                                 args.device, not args.forward_only)
@@ -279,6 +282,10 @@ def main():
                               ('data s', 'data_time_s', 9, '.4f', 1),
                               ('wait %', 'data_wait_share', 8, '.1f', 100),
                               ('img/s', 'images_per_s', 9, '.1f', 1)])
+        for name in ('MCL', 'BYOL'):
+            skipped = results[name]['skipped_steps']
+            print(f'{name} skipped steps (mixed precision): ' +
+                  ('not counted' if skipped is None else str(skipped)))
     else:
         print(f"pipelines on {results['files']} JPEG files, one worker:")
         for name in ('MCL', 'BYOL'):

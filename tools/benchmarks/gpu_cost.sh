@@ -6,7 +6,7 @@
 #      (--mode model --precision amp: MCL at its config's bf16 where the GPU
 #      has it and channels-last; BYOL as mmpretrain ships it, trained with
 #      tools/train.py --amp: fp16 AMP, NCHW), then both in
-#      channels-last, neither in channels-last, both compiled (mmengine's
+#      channels-last, neither in channels-last, MCL compiled (mmengine's
 #      compile=True), MCL in float16 (the fidelity row), MCL with the
 #      per-op augments, and a profile of one step each;
 #   3. real training runs with the configs' warm-up (--mode loader) with 8
@@ -45,7 +45,7 @@ PER_OP=model.data_preprocessor.fuse_augments=False
 CPU_PATH=model.data_preprocessor.augment_on_device=False
 FP16=optim_wrapper.dtype=float16
 # the lines of benchmark.py's output that go to summary.txt
-SUMMARY='^(device|target (aten|elementwise)|MCL|BYOL|model|a step|training'
+SUMMARY='^(device|target (aten|elementwise)|MCL|BYOL|model  |a step|training'
 SUMMARY+=' runs|[a-z_]+: [0-9.]+$)'
 
 # one figure: NAME then benchmark.py's arguments
@@ -77,7 +77,7 @@ if wants model; then
     figure model_shipped "${MODEL[@]}"
     figure model_channels_last_both "${MODEL[@]}" --channels-last both
     figure model_channels_last_none "${MODEL[@]}" --channels-last none
-    figure model_compiled "${MODEL[@]}" --compile
+    figure model_compiled "${MODEL[@]}" --compile mcl
     figure model_mcl_fp16 "${MODEL[@]}" --mcl-options "$FP16"
     figure model_per_op "${MODEL[@]}" --mcl-options "$PER_OP"
     figure model_profiled --iters 3 --warmup 2 --precision "$PRECISION" \

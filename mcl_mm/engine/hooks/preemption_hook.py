@@ -1,6 +1,9 @@
 # Copyright (c) mcl_mm contributors. All rights reserved.
 """A pre-empted run saves a checkpoint at the next iteration boundary and
 exits with a code that says: resume me."""
+import atexit
+import multiprocessing
+import os
 import signal
 from typing import Optional, Sequence
 
@@ -16,6 +19,38 @@ from .safe_checkpoint_hook import save_named_checkpoint
 EXIT_PREEMPTED = 75
 
 
+def workers_wait_for(signals: Sequence[int], stopping) -> None:
+    """Make the data loader workers started from now on outlive ``signals``
+    until ``stopping`` is set.
+
+    PyTorch's worker ends itself on a SIGTERM that does not come from its
+    parent, and Slurm signals every process of a job: the trainer would
+    fail on a dead worker before it could save. Such a worker ignores the
+    signals while ``stopping`` is clear, and exits on them once it is set
+    (the trainer sets it when it stops, so that the SIGTERM with which
+    multiprocessing ends daemon processes at exit still ends them).
+
+    Args:
+        signals (Sequence[int]): The signals.
+        stopping: A ``multiprocessing.Event`` the workers inherit.
+    """
+    from torch.utils.data._utils import signal_handling
+    original = signal_handling._set_worker_signal_handlers
+    original = getattr(original, 'torch_handlers', original)
+
+    def worker_handler(signum, frame):
+        if stopping.is_set():
+            os._exit(0)
+
+    def set_handlers(*args, **kwargs):
+        original(*args, **kwargs)
+        for sig in signals:
+            signal.signal(sig, worker_handler)
+
+    set_handlers.torch_handlers = original
+    signal_handling._set_worker_signal_handlers = set_handlers
+
+
 @HOOKS.register_module()
 class PreemptionHook(Hook):
     """Save a checkpoint and exit when the job is told to stop.
@@ -28,8 +63,14 @@ class PreemptionHook(Hook):
     checkpoint hook's (atomic, ``last_checkpoint`` points at it), logs one
     line naming it, and exits with :data:`EXIT_PREEMPTED` (75). ``--resume``
     continues from it. A second signal while saving is noted and changes
-    nothing. The data loader workers, forked after the handlers are set,
-    keep running through the signal.
+    nothing.
+
+    The handlers are set when the hook is built, before the runner's train
+    loop starts its data loader workers, and the workers outlive the
+    signals until the trainer stops (:func:`workers_wait_for`): a signal
+    sent to every process of the job stops the trainer alone. Before
+    training starts and after it ends, a signal has its usual effect on
+    the trainer.
 
     An epoch-based loop resumed from such a checkpoint starts the
     interrupted epoch anew (mmengine's loops resume whole epochs).
@@ -54,22 +95,35 @@ class PreemptionHook(Hook):
         self.exit_code = exit_code
         self.received: Optional[int] = None
         self.repeats = 0
-        self._previous = {}
+        self._armed = False
+        self._pid = os.getpid()
+        self._previous = {
+            sig: signal.signal(sig, self._handle)
+            for sig in self.signals
+        }
+        self._stopping = multiprocessing.Event()
+        atexit.register(self._stopping.set)  # before multiprocessing's
+        workers_wait_for(self.signals, self._stopping)
 
     def _handle(self, signum: int, frame) -> None:
-        if self.received is None:
+        if os.getpid() != self._pid:
+            return  # a data loader worker: the trainer stops it
+        if not self._armed:  # not training: the signal's usual effect
+            signal.signal(signum, self._previous.get(signum, signal.SIG_DFL))
+            os.kill(os.getpid(), signum)
+        elif self.received is None:
             self.received = signum
         else:
             self.repeats += 1
 
     def before_train(self, runner) -> None:
-        for sig in self.signals:
-            self._previous[sig] = signal.signal(sig, self._handle)
+        self._armed = True
 
     def after_train(self, runner) -> None:
+        self._armed = False
+        self._stopping.set()
         for sig, previous in self._previous.items():
             signal.signal(sig, previous)
-        self._previous = {}
 
     def _stop_requested(self) -> bool:
         """Whether any rank received a signal (one small collective)."""
@@ -103,4 +157,5 @@ class PreemptionHook(Hook):
             f'{name} received: checkpoint {path} saved after iteration '
             f'{step}{repeats}; exiting with code {self.exit_code} (run '
             'again with --resume to continue)')
+        self._stopping.set()
         raise SystemExit(self.exit_code)
