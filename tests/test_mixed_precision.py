@@ -141,3 +141,13 @@ def test_train_tool_leaves_out_amp_for_configs_in_mixed_precision():
     ]
     plain = ['train.py', DEMO_CONFIG, '--amp']
     assert tool.drop_redundant_amp(plain) == plain
+
+
+def test_without_a_reader_only_the_last_steps_are_kept(monkeypatch):
+    monkeypatch.setattr(mp, 'MAX_PENDING', 5)
+    model, wrapper = _wrapper('bfloat16', clip_grad=dict(max_norm=1e6))
+    for step in range(12):
+        wrapper.update_params(_loss(model, bad=step == 11))
+    stats = wrapper.pop_step_stats()
+    assert stats['skipped'] == [0.0] * 4 + [1.0]
+    assert len(stats['grad_norm']) == 5

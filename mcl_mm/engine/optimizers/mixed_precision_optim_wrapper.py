@@ -34,6 +34,10 @@ def bf16_supported(device: str) -> bool:
     return True
 
 
+# per-step figures kept on the device when nothing reads them
+MAX_PENDING = 10000
+
+
 @OPTIM_WRAPPERS.register_module()
 class MixedPrecisionOptimWrapper(AmpOptimWrapper):
     """mmengine's ``AmpOptimWrapper`` in the precision the device runs best,
@@ -52,7 +56,8 @@ class MixedPrecisionOptimWrapper(AmpOptimWrapper):
       steps since its last call in one transfer. :class:`SkippedStepsHook`
       calls it on the iterations that log: ``grad_norm`` is logged as
       mmengine logs it (one value per step), without the ``float()`` that
-      mmengine's ``_clip_grad`` makes in every step.
+      mmengine's ``_clip_grad`` makes in every step. Without a reader, the
+      figures of the last ``MAX_PENDING`` steps are kept.
     - It also runs on the CPU (bfloat16 autocast), where ``AmpOptimWrapper``
       refuses to be built.
 
@@ -100,6 +105,7 @@ class MixedPrecisionOptimWrapper(AmpOptimWrapper):
             norm = self.clip_func(params, **self.clip_grad_kwargs)
             if norm is not None:  # clip_grad_value_ returns None
                 self._grad_norms.append(norm.detach().float())
+                del self._grad_norms[:-MAX_PENDING]
 
     def step(self, **kwargs) -> None:
         """Unscale, clip, step unless a gradient is not finite, update the
@@ -114,6 +120,7 @@ class MixedPrecisionOptimWrapper(AmpOptimWrapper):
         self.loss_scaler.step(self.optimizer, **kwargs)
         found = self.loss_scaler._found_inf_per_device(self.optimizer)
         self._found_inf.append(sum(found.values()).float())
+        del self._found_inf[:-MAX_PENDING]
         self.loss_scaler.update(self._scale_update_param)
 
     def pop_step_stats(self) -> Dict[str, List[float]]:
