@@ -19,6 +19,7 @@ timeout``) with one line naming the lost ranks.
 """
 import argparse
 import datetime
+import functools
 import os.path as osp
 import re
 import runpy
@@ -27,6 +28,7 @@ import time
 from typing import Optional
 
 import torch
+from mmengine.config import Config
 
 import mcl_mm  # noqa: F401  (registers mcl_mm's components)
 import mmpretrain
@@ -39,6 +41,12 @@ CPU_DDP_OPTIONS = [
 ]
 
 
+@functools.lru_cache(maxsize=None)
+def config_of(path: str) -> Config:
+    """The config file at ``path``, parsed once for the checks below."""
+    return Config.fromfile(path)
+
+
 def dist_timeout(argv: list) -> Optional[datetime.timedelta]:
     """The process group's timeout: ``env_cfg.dist_cfg.timeout`` (seconds)
     of the config or of ``--cfg-options``; None when neither sets it."""
@@ -46,10 +54,8 @@ def dist_timeout(argv: list) -> Optional[datetime.timedelta]:
     given = [a[len(key):] for a in argv if a.startswith(key)]
     if given:
         return datetime.timedelta(seconds=float(given[-1]))
-    from mmengine.config import Config
-    seconds = Config.fromfile(argv[1]).get('env_cfg',
-                                           {}).get('dist_cfg',
-                                                   {}).get('timeout')
+    seconds = config_of(argv[1]).get('env_cfg', {}).get('dist_cfg',
+                                                        {}).get('timeout')
     return None if seconds is None else datetime.timedelta(seconds=seconds)
 
 
@@ -79,8 +85,7 @@ def drop_redundant_amp(argv: list) -> list:
     precision (``MixedPrecisionOptimWrapper``); else argv."""
     if '--amp' not in argv or len(argv) < 2:
         return argv
-    from mmengine.config import Config
-    wrapper = Config.fromfile(argv[1]).get('optim_wrapper', {})
+    wrapper = config_of(argv[1]).get('optim_wrapper', {})
     if wrapper.get('type') != 'MixedPrecisionOptimWrapper':
         return argv
     print(
