@@ -88,7 +88,7 @@ test: setup
 test-fast: setup
 	$(PY) -m pytest tests -q -m "not slow"
 
-LINT_PATHS := mcl_mm tools tests configs setup.py docs/en/conf.py \
+LINT_PATHS := mcl_mm benchmarks tools tests configs setup.py docs/en/conf.py \
 	docs/en/stat.py
 lint: setup
 	$(PY) -m flake8 $(LINT_PATHS)

@@ -59,7 +59,9 @@ setup(
     long_description=open('README.md').read(),
     long_description_content_type='text/markdown',
     license='Apache License 2.0',
-    packages=find_packages(exclude=('configs', 'tools', 'tests')),
+    # mcl_mm only: benchmarks/ (the repository's measurements), tools/ and
+    # tests/ stay in the repository
+    packages=find_packages(include=('mcl_mm', 'mcl_mm.*')),
     include_package_data=True,
     package_data={'mcl_mm': ['.mim/**/*', '.mim/*']},
     python_requires='>=3.8',

@@ -5,8 +5,14 @@ They are BSD-3-Clause (see ``skimage/data/README.txt`` in the installed
 scikit-image). The demo trains on them through mmpretrain's CustomDataset.
 """
 import argparse
+import os.path as osp
+import sys
 
-from mcl_mm.utils.demo_data import copy_photos
+# benchmarks/ (the repository's measurements) is not installed with
+# mcl_mm: import it from the checkout this script runs in
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from benchmarks.demo_data import copy_photos
 
 
 def main() -> None:

@@ -3,8 +3,14 @@
 unlabelled pre-training images and COCO train / held-out test splits."""
 import argparse
 import json
+import os.path as osp
+import sys
 
-from mcl_mm.utils.paste_data import make_paste_dataset
+# benchmarks/ (the repository's measurements) is not installed with
+# mcl_mm: import it from the checkout this script runs in
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from benchmarks.paste_data import make_paste_dataset
 
 
 def main() -> None:

@@ -17,7 +17,10 @@ from .sources import Weights, read_weights
 from .targets import to_detectron2, to_mcl, to_mmdet, to_mmseg, to_torchvision
 
 PACKAGE = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CONFIGS = osp.join(osp.dirname(PACKAGE), 'configs')
+# the configs the package ships, where mim keeps an OpenMMLab package's
+# configs (`<package>/.mim/configs`: copies in a wheel, a link to the
+# repository's configs/ in an editable install; see setup.py)
+CONFIGS = osp.join(PACKAGE, '.mim', 'configs')
 
 
 def save_openmmlab(state: dict, path: str, source: str) -> None:
@@ -54,7 +57,8 @@ class Target:
         convert (Callable): :class:`Weights` -> (state, tensors per group).
         write (Callable): (state, path, source name) -> None.
         config (str, optional): The config whose model is the target
-            architecture (relative to ``configs/``); None for none.
+            architecture (relative to the shipped configs,
+            :data:`CONFIGS`); None for none.
         expected (Callable, optional): Builds the architecture without a
             config (torchvision).
         strict (bool): Every tensor of the target must be filled.

@@ -1,8 +1,8 @@
 # Copyright (c) mcl_mm contributors. All rights reserved.
 """Side-by-side cost of MCL and BYOL training steps, in one process.
 
-The command line of :mod:`mcl_mm.analysis.step_cost` and
-:mod:`mcl_mm.analysis.pipeline_cost`. Builds both models from their configs,
+The command line of :mod:`benchmarks.step_cost` and
+:mod:`benchmarks.pipeline_cost`. Builds both models from their configs,
 each at the settings its config ships (MCL as this package ships it, stock
 BYOL as mmpretrain ships it: optimizer wrapper and mixed precision, memory
 format; printed first), feeds them synthetic batches of the same batch size
@@ -25,7 +25,7 @@ alone, in the memory of one forward (224 px on a small CPU machine).
 of one worker (one process) on real JPEG files, rounds interleaved.
 
 ``--mode augment`` measures one call of MCL's device augments alone
-(:mod:`mcl_mm.analysis.augment_cost`): the aten ops it dispatches and its
+(:mod:`benchmarks.augment_cost`): the aten ops it dispatches and its
 time in elementwise passes over the same views (``--iters`` timed calls,
 median), against the targets of 150 ops and 15 passes.
 
@@ -58,13 +58,20 @@ Examples::
 """
 import argparse
 import json
+import os.path as osp
+import sys
 
 import torch
 from mmengine.config import DictAction
 
-from mcl_mm.analysis import (jpeg_files, load_config, measure_augment,
-                             measure_data_wait, measure_flops, measure_models,
-                             measure_pipelines, montage_options)
+# benchmarks/ (the repository's measurements) is not installed with
+# mcl_mm: import it from the checkout this script runs in
+sys.path.insert(0,
+                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+from benchmarks import (jpeg_files, load_config, measure_augment,
+                        measure_data_wait, measure_flops, measure_models,
+                        measure_pipelines, montage_options)
 
 COMPILED = dict(none=(), mcl=('MCL', ), both=('MCL', 'BYOL'))
 MCL_CONFIG = 'configs/mcl/mcl_r50-fpn_32xb128-amp-coslr-100e_in1k.py'
@@ -77,8 +84,13 @@ def parse_args():
         '--mode',
         choices=['model', 'flops', 'data', 'loader', 'augment'],
         default='model')
-    parser.add_argument('--mcl', default=MCL_CONFIG, help='MCL config')
-    parser.add_argument('--byol', default=BYOL_CONFIG, help='BYOL config')
+    parser.add_argument(
+        '--mcl',
+        default=MCL_CONFIG,
+        help='MCL config: a file, package::path or arm:NAME (an arm of the '
+        'mini transfer, benchmarks/mini_transfer_arms.py)')
+    parser.add_argument(
+        '--byol', default=BYOL_CONFIG, help='BYOL config (as --mcl)')
     parser.add_argument(
         '--levels',
         type=int,

@@ -4,7 +4,7 @@
 Prints the unreadable files with the reason, and how many images are
 greyscale, 16-bit, CMYK, with alpha, palette-based, smaller than the largest
 tile, or of an extreme aspect ratio (> 4:1). Exit code 1 if any file is
-unreadable. The command line of :mod:`mcl_mm.analysis.dataset_check`.
+unreadable. The command line of :mod:`mcl_mm.datasets.dataset_check`.
 
 Examples::
 
@@ -15,7 +15,7 @@ Examples::
 import argparse
 import sys
 
-from mcl_mm.analysis.dataset_check import check_images, dataset_files, summary
+from mcl_mm.datasets.dataset_check import check_images, dataset_files, summary
 
 
 def main() -> None:

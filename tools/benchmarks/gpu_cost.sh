@@ -18,7 +18,7 @@
 #   OUT_DIR   one JSON and one log per figure, and summary.txt
 #   DATA_DIR  JPEGs for the loader runs (default: 1536 ImageNet-sized
 #             JPEGs cut from the scikit-image photos, written to
-#             OUT_DIR/jpegs: mcl_mm.utils.demo_data.make_jpeg_folder)
+#             OUT_DIR/jpegs: benchmarks.demo_data.make_jpeg_folder)
 # Environment: PYTHON (python), DEVICE (cuda), LEVELS (4), BATCH (128, a
 #   multiple of 64 at S=4), RESOLUTION (224), ITERS (20), WARMUP (5), LIMIT (seconds
 #   per run, 150), WORKERS ("8 4"), LOADER_ITERS (40), PRECISION (amp;
@@ -86,7 +86,8 @@ fi
 if wants loader; then
     if [ -z "$DATA" ]; then
         DATA=$OUT/jpegs
-        "$PYTHON" -c "import sys; from mcl_mm.utils.demo_data import \
+        # python -c imports from the working directory, the repository root
+        "$PYTHON" -c "import sys; from benchmarks.demo_data import \
 make_jpeg_folder; make_jpeg_folder(sys.argv[1], 1536)" "$DATA"
     fi
     LOADER=(--mode loader --data-dir "$DATA" --iters "$LOADER_ITERS"

@@ -11,7 +11,8 @@ plot of the fine-tuning AP curves ``curves.png`` under the work dir, and
 ``evidence.json`` (per-seed AP, AP75, AP_small, probe metrics and the paired
 differences MCL - BYOL / MCL - random with 95 % t intervals) with its plot
 ``paired.png``. The
-stages are :mod:`mcl_mm.analysis.mini_transfer`; finished ones are reused.
+stages are :mod:`benchmarks.mini_transfer`, the pre-trained arms the table
+of :mod:`benchmarks.mini_transfer_arms`; finished ones are reused.
 
 Example (the default size; the time it took is in docs/en/evidence.md)::
 
@@ -28,11 +29,15 @@ import os.path as osp
 import sys
 import time
 
-from mcl_mm.analysis.mini_transfer import (Settings, export_results,
-                                           last_change, markdown, plot,
-                                           run_all)
-from mcl_mm.analysis.paired_stats import (evidence_results, paired_markdown,
-                                          parse_pairs, plot_paired)
+# benchmarks/ (the repository's measurements) is not installed with
+# mcl_mm: import it from the checkout this script runs in
+sys.path.insert(0,
+                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+from benchmarks.mini_transfer import (Settings, export_results, last_change,
+                                      markdown, plot, run_all)
+from benchmarks.paired_stats import (evidence_results, paired_markdown,
+                                     parse_pairs, plot_paired)
 
 
 def parse_args() -> argparse.Namespace:
@@ -116,7 +121,7 @@ def main() -> None:
     os.makedirs(work_dir, exist_ok=True)
     os.makedirs(out_dir, exist_ok=True)
     if not osp.isfile(osp.join(args.data_dir, 'annotations', 'test.json')):
-        from mcl_mm.utils.paste_data import make_paste_dataset
+        from benchmarks.paste_data import make_paste_dataset
         make_paste_dataset(args.data_dir, args.num_pretrain, args.num_train,
                            args.num_test)
     parse_pairs(args.pairs)  # a malformed pair fails before any stage runs

@@ -1,17 +1,22 @@
-# Mini transfer run, MCL side: the CPU demo model (R18 + FPN on C3-C5, S=3,
-# 96 px, batch 16, LARS lr 0.3) pre-trained on the unlabelled copy-paste
-# images (tools/prepare_paste_data.py -> data/paste/pretrain).
-# tools/benchmarks/mini_transfer.py sets the iterations and the seed.
+# Mini transfer run, the base of every pre-trained arm: the CPU demo model
+# (R18 + FPN on C3-C5, S=3, 96 px, batch 16, LARS lr 0.3) pre-trained on the
+# unlabelled copy-paste images (tools/prepare_paste_data.py ->
+# data/paste/pretrain); as it is, the `mcl` arm. The other arms (BYOL, S=1,
+# S=2, the authors' per-level blur and forward) are this config with the
+# overrides of their row in benchmarks/mini_transfer_arms.py, merged as
+# --cfg-options merges. tools/benchmarks/mini_transfer.py sets the
+# iterations and the seed.
 _base_ = '../../mcl/mcl_r18-fpn_1xb16-96px-s3-100it_demo.py'
 
 max_iters = 400
-# blur_per_level=False: every level is blurred by the full-size sigma in its
-# own pixels, the recipe of the `mcl` evidence arm (docs/evidence/cpu);
-# the -levelblur configs blur as the authors do
 # the evidence arms (docs/evidence) ran the device augments one op at a
 # time (Pillow's HSV hue, kornia's sampled Gaussian blur); every arm keeps
 # that recipe
 data_preprocessor = dict(fuse_augments=False)
+# MontageRunner sets the assembly's geometry from model.montage.
+# blur_per_level=False: every level is blurred by the full-size sigma in its
+# own pixels, the recipe of the `mcl` evidence arm (docs/evidence/cpu); the
+# arms mcl_s2, mcl_s3 and mcl_s3_authors blur as the authors do
 train_dataloader = dict(
     dataset=dict(
         data_root='data/paste/pretrain',
@@ -19,8 +24,6 @@ train_dataloader = dict(
             dict(type='LoadImageChecked', skip_bad=True),
             dict(
                 type='MontageAssembly',
-                num_levels=3,
-                tile_sizes=[96, 48, 24],
                 blur_per_level=False,
                 transforms=[{{_base_.view_pipeline1}},
                             {{_base_.view_pipeline2}}]),

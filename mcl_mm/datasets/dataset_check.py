@@ -12,8 +12,8 @@ from typing import Dict, List, Tuple
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
-from mcl_mm.datasets.image_file import IMAGE_EXTENSIONS, inspect_image
-from mcl_mm.engine import apply_montage_geometry
+from mcl_mm.montage import apply_montage_geometry
+from .image_file import IMAGE_EXTENSIONS, inspect_image
 
 FLAGS = ('greyscale', '16-bit', 'CMYK', 'alpha', 'palette', 'small',
          'extreme aspect')

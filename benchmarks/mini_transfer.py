@@ -3,14 +3,15 @@
 
 The stages of ``tools/benchmarks/mini_transfer.py``: per seed, pre-train MCL
 and mmpretrain's BYOL with the same backbone, data, batch, optimiser and
-iterations; fine-tune the same Mask R-CNN from each checkpoint and from
-random init; read the test-split AP of every evaluated epoch and summarise
-the last one over the seeds. Every stage keeps its output on disk and is
-skipped when it is already there; a stage killed midway resumes from its
-last checkpoint (every :data:`PRETRAIN_CHECKPOINT_EVERY` iterations, every
-fine-tuning epoch). mmengine saves no random-number state, so a resumed
-stage is not bit-equal to an uninterrupted one, and an evaluation cut off by
-the kill is not repeated: its epoch is missing from the curve.
+iterations (the arms of :mod:`.mini_transfer_arms`); fine-tune the same
+Mask R-CNN from each checkpoint and from random init; read the test-split
+AP of every evaluated epoch and summarise the last one over the seeds.
+Every stage keeps its output on disk and is skipped when it is already
+there; a stage killed midway resumes from its last checkpoint (every
+:data:`PRETRAIN_CHECKPOINT_EVERY` iterations, every fine-tuning epoch).
+mmengine saves no random-number state, so a resumed stage is not bit-equal
+to an uninterrupted one, and an evaluation cut off by the kill is not
+repeated: its epoch is missing from the curve.
 """
 import glob
 import json
@@ -27,28 +28,9 @@ from typing import Dict, List, Optional
 import torch
 from mmengine.config import Config
 
-from ..converters.checkpoint_file import read_checkpoint
+from mcl_mm.converters.checkpoint_file import read_checkpoint
+from .mini_transfer_arms import ARMS, CFG_DIR, ROOT, arm_config
 
-PACKAGE = osp.dirname(osp.dirname(osp.abspath(__file__)))
-ROOT = osp.dirname(PACKAGE)
-CFG_DIR = osp.join(ROOT, 'configs', 'benchmarks', 'mini_transfer')
-# the named pre-trained arms -> their configs (``--arms NAME=CONFIG`` adds
-# any other): ``byol_flops`` is BYOL trained ``flops_ratio`` x the
-# iterations; ``mcl`` is S=3 with every level blurred by the full-size sigma
-# in its own pixels (the recipe of the first evidence runs), ``mcl_s1`` the
-# one-level ablation, ``mcl_s2`` / ``mcl_s3`` S=2 / S=3 with the authors'
-# per-level blur, ``mcl_s3_authors`` that S=3 in the authors' forward
-PRETRAIN = dict(
-    mcl=osp.join(CFG_DIR, 'mcl_r18-fpn_1xb16-96px-s3-400it_paste.py'),
-    byol=osp.join(CFG_DIR, 'byol_r18_1xb16-96px-400it_paste.py'),
-    byol_flops=osp.join(CFG_DIR, 'byol_r18_1xb16-96px-400it_paste.py'),
-    mcl_s1=osp.join(CFG_DIR, 'mcl_r18-fpn_1xb16-96px-s1-400it_paste.py'),
-    mcl_s2=osp.join(CFG_DIR,
-                    'mcl_r18-fpn_1xb16-96px-s2-levelblur-400it_paste.py'),
-    mcl_s3=osp.join(CFG_DIR,
-                    'mcl_r18-fpn_1xb16-96px-s3-levelblur-400it_paste.py'),
-    mcl_s3_authors=osp.join(
-        CFG_DIR, 'mcl_r18-fpn_1xb16-96px-s3-levelblur-authors-400it_paste.py'))
 FINETUNE = osp.join(CFG_DIR, 'mask-rcnn_r18-fpn-conv_1xb4-10e_paste.py')
 # pre-training iterations between checkpoints (fine-tunes save every epoch):
 # a killed stage loses at most this much
@@ -88,13 +70,13 @@ class Settings:
         probe (bool): Dense-probe every pre-trained checkpoint on the test
             split (:func:`dense_probe`).
         ablations (List[str]): More pre-trained initialisations, keys of
-            :data:`PRETRAIN` (e.g. ``mcl_s1``).
+            :data:`ARMS` (e.g. ``mcl_s1``).
         arms (List[str], optional): Exactly the initialisations to run or
             collect, in order (``random``: the fine-tune from random init),
             instead of ``mcl``, ``byol`` (``byol_flops``), ``ablations`` and
             ``random``.
-        configs (Dict[str, str]): Pre-training configs of arms that
-            :data:`PRETRAIN` does not name.
+        configs (Dict[str, str]): Pre-training config files of arms that
+            :data:`ARMS` does not name.
         val_begin (int): First fine-tuning epoch evaluated (then every 2nd
             and the last); later than 1 saves the evaluations before the
             curve can have flattened.
@@ -111,10 +93,6 @@ class Settings:
     val_begin: int = 1
     arms: Optional[List[str]] = None
     configs: Dict[str, str] = field(default_factory=dict)
-
-    def config_of(self, method: str) -> str:
-        """The pre-training config file of ``method``."""
-        return self.configs.get(method) or PRETRAIN[method]
 
 
 def pretrain_schedule(iters: int, warmup: int = 10) -> List[dict]:
@@ -191,9 +169,13 @@ def pretrain_iters(method: str, settings: Settings) -> int:
 
 
 def pretrain_config(method: str, seed: int, settings: Settings) -> Config:
-    """The pre-training config of ``method`` for one seed."""
+    """The pre-training config of ``method`` for one seed: its file in
+    ``settings.configs``, else the named arm (:func:`arm_config`)."""
     iters = pretrain_iters(method, settings)
-    cfg = Config.fromfile(settings.config_of(method))
+    if method in settings.configs:
+        cfg = Config.fromfile(settings.configs[method])
+    else:
+        cfg = arm_config(method)
     cfg.train_cfg.max_iters = iters
     cfg.param_scheduler = pretrain_schedule(iters)
     cfg.default_hooks.checkpoint.interval = min(iters,
@@ -479,14 +461,14 @@ def methods(settings: Settings) -> List[str]:
     """The pre-trained initialisations of a run."""
     if settings.arms is not None:
         unknown = [
-            a for a in settings.arms if a != 'random' and a not in PRETRAIN
-            and a not in settings.configs
+            a for a in settings.arms
+            if a != 'random' and a not in ARMS and a not in settings.configs
         ]
         if unknown:
             raise ValueError(f'arms {unknown} have no config; named arms: '
-                             f'{sorted(PRETRAIN)} (others: NAME=CONFIG)')
+                             f'{sorted(ARMS)} (others: NAME=CONFIG)')
         return [a for a in settings.arms if a != 'random']
-    known = sorted(set(PRETRAIN) - {'mcl', 'byol', 'byol_flops'})
+    known = sorted(set(ARMS) - {'mcl', 'byol', 'byol_flops'})
     unknown = sorted(set(settings.ablations) - set(known))
     if unknown:
         raise ValueError(f'unknown ablations {unknown}; known: {known}')

@@ -23,7 +23,7 @@ def jpeg_files(data_dir: str) -> List[str]:
     if data_dir is None:
         from PIL import Image
 
-        from mcl_mm.utils.demo_data import skimage_photos
+        from .demo_data import skimage_photos
         data_dir = tempfile.mkdtemp(prefix='mcl_bench_jpeg_')
         for path in skimage_photos():
             name = os.path.splitext(os.path.basename(path))[0] + '.jpg'

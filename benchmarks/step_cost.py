@@ -31,21 +31,30 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from torch.utils.flop_counter import FlopCounterMode
 
-from mcl_mm.engine import apply_device_augment, apply_montage_geometry
-from mcl_mm.models.utils import is_channels_last, split_views, to_channels_last
+from mcl_mm.engine import apply_device_augment
+from mcl_mm.models.utils import is_channels_last, to_channels_last
+from mcl_mm.montage import apply_montage_geometry, split_views
 from mmpretrain.registry import MODELS
+from .mini_transfer_arms import arm_config
 from .op_count import op_counts
+
+# load_config's prefix of a mini transfer arm, e.g. ``arm:byol``
+ARM_PREFIX = 'arm:'
 
 
 def load_config(path: str, options: Optional[dict] = None) -> Config:
-    """``Config.fromfile`` that also takes ``package::path`` names, with
+    """``Config.fromfile`` that also takes ``package::path`` names and the
+    mini transfer's arms (``arm:NAME``: :func:`arm_config`), with
     ``options`` merged, the montage geometry applied and the photometric
     steps moved to the device, as :class:`MontageRunner` does."""
-    if '::' in path:
-        package, rel = path.split('::', 1)
-        root = os.path.dirname(importlib.import_module(package).__file__)
-        path = os.path.join(root, '.mim', 'configs', rel)
-    cfg = Config.fromfile(path)
+    if path.startswith(ARM_PREFIX):
+        cfg = arm_config(path[len(ARM_PREFIX):])
+    else:
+        if '::' in path:
+            package, rel = path.split('::', 1)
+            root = os.path.dirname(importlib.import_module(package).__file__)
+            path = os.path.join(root, '.mim', 'configs', rel)
+        cfg = Config.fromfile(path)
     if options:
         cfg.merge_from_dict(options)
     return apply_device_augment(apply_montage_geometry(cfg))

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 from scipy import ndimage as ndi
 
-from .coins_data import coin_mask
+from mcl_mm.utils.coins_data import coin_mask
 from .demo_data import skimage_photos
 
 TEST_BACKGROUNDS = ('chelsea.png', 'motorcycle_right.png', 'brick.png',
