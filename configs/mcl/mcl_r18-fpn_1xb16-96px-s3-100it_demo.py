@@ -36,8 +36,8 @@ model = dict(
             out_channels=channels,
             norm_cfg=mlp_norm_cfg)))
 
-# the base pipeline; MontageRunner sets its levels and tile sizes
-# (96, 48, 24) from model.montage
+# the base pipeline; MontageRunner gives its MontageAssembly the geometry of
+# model.montage (tiles of 96, 48 and 24 px)
 train_pipeline = {{_base_.train_pipeline}}
 train_dataloader = dict(
     batch_size=16,

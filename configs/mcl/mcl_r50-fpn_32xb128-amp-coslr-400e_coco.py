@@ -8,27 +8,8 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
-max_epochs = 400
-# the authors' schedule form (_base_/schedules/lars_coslr_100e.py): one
-# cosine over the whole run, the 10-epoch warm-up multiplying it
-param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=1e-4,
-        by_epoch=True,
-        begin=0,
-        end=10,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingLR',
-        T_max=max_epochs,
-        eta_min=1e-4,
-        by_epoch=True,
-        begin=0,
-        end=max_epochs,
-        convert_to_iter_based=True)
-]
-train_cfg = dict(max_epochs=max_epochs)
+# the cosine of _base_/schedules/lars_coslr_100e.py spans the whole run
+train_cfg = dict(max_epochs=400)
 
 # the authors' MLP inits (see _base_/models/mcl_r50_fpn.py)
 model = dict(

@@ -34,26 +34,25 @@ optim_wrapper = dict(
             'bn': dict(decay_mult=0, lars_exclude=True),
         }))
 
-max_epochs = 100
-warmup_epochs = 10
+# The cosine ends with the run: mmengine's Runner sets a scheduler's `end` to
+# train_cfg.max_epochs when it is not given, and `T_max` is `end - begin`,
+# so a config of another length sets `train_cfg = dict(max_epochs=N)` only.
 param_scheduler = [
     dict(
         type='LinearLR',
         start_factor=1e-4,
         by_epoch=True,
         begin=0,
-        end=warmup_epochs,
+        end=10,
         convert_to_iter_based=True),
     dict(
         type='CosineAnnealingLR',
-        T_max=max_epochs,
         eta_min=1e-4,
         by_epoch=True,
         begin=0,
-        end=max_epochs,
         convert_to_iter_based=True)
 ]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=100)
 
 # lr 16.0 is for a total batch of 4096; `--auto-scale-lr` rescales it.
 auto_scale_lr = dict(base_batch_size=4096)

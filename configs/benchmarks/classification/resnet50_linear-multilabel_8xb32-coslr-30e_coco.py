@@ -5,7 +5,13 @@
 # Reports mAP (mean per-class AP) and macro precision/recall/F1 at 0.5.
 # Our choice: 30 epochs (about 9.7k iterations at batch 256).
 #   --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/iter_x.pth
-_base_ = './resnet50_linear-multilabel_8xb32-coslr-100e_voc07.py'
+_base_ = [
+    'mmpretrain::_base_/datasets/voc_bs16.py',
+    'mmpretrain::_base_/default_runtime.py',
+    '../../_base_/models/resnet50_linear-multilabel.py',
+    '../../_base_/schedules/sgd_coslr-100e_linear.py',
+]
+custom_imports = dict(imports=['mcl_mm'], allow_failed_imports=False)
 
 model = dict(head=dict(num_classes=80))
 
@@ -16,7 +22,11 @@ test_pipeline = [
     dict(type='CenterCrop', crop_size=224),
     dict(type='PackInputs'),
 ]
+# drop_last: a last batch of one image would break the BatchNorm neck
 train_dataloader = dict(
+    batch_size=32,
+    num_workers=8,
+    drop_last=True,
     dataset=dict(
         _delete_=True,
         type='CocoMultiLabel',
@@ -25,6 +35,8 @@ train_dataloader = dict(
         data_prefix=dict(img_path='train2014/'),
         pipeline={{_base_.train_pipeline}}))
 val_dataloader = dict(
+    batch_size=32,
+    num_workers=8,
     dataset=dict(
         _delete_=True,
         type='CocoMultiLabel',
@@ -44,3 +56,5 @@ test_evaluator = val_evaluator
 
 param_scheduler = dict(T_max=30, end=30)
 train_cfg = dict(max_epochs=30, val_interval=5)
+default_hooks = dict(
+    checkpoint=dict(type='SafeCheckpointHook', interval=10, max_keep_ckpts=3))

@@ -11,8 +11,6 @@ _base_ = [
 ]
 custom_imports = dict(imports=['mcl_mm'], allow_failed_imports=False)
 
-resolution = 224
-num_levels = 4  # MontageRunner sets the pipeline from model.montage
 norm_cfg = dict(type='SyncBN')
 model = dict(
     _delete_=True,
@@ -39,17 +37,16 @@ data_preprocessor = dict(
     mean=[123.675, 116.28, 103.53],
     std=[58.395, 57.12, 57.375],
     to_rgb=True)
+# MontageAssembly crops each level's copy to its tile size, from the
+# geometry MontageRunner copies from model.montage (`scale` is the crop
+# size of the pipeline alone)
 view_pipeline = [
-    dict(type='RandomResizedCrop', scale=resolution, backend='pillow'),
+    dict(type='RandomResizedCrop', scale=224, backend='pillow'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
 ]
 train_pipeline = [
     dict(type='LoadImageChecked', skip_bad=True),
-    dict(
-        type='MontageAssembly',
-        num_levels=num_levels,
-        tile_sizes=[resolution // 2**i for i in range(num_levels)],
-        transforms=[view_pipeline]),
+    dict(type='MontageAssembly', transforms=[view_pipeline]),
     dict(type='PackInputs'),
 ]
 train_dataloader = dict(
