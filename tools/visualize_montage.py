@@ -16,8 +16,8 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.dataset import default_collate  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 
-from mcl_mm.engine import apply_montage_geometry  # noqa: E402
-from mcl_mm.models import split_views, tile_origin  # noqa: E402
+from mcl_mm.montage import apply_montage_geometry  # noqa: E402
+from mcl_mm.montage import split_views, tile_origin  # noqa: E402
 from mmpretrain.registry import DATASETS, MODELS  # noqa: E402
 
 

@@ -60,19 +60,15 @@ class MontageBatchCheckHook(Hook):
 
     @staticmethod
     def check_assembly(dataset, tiler) -> None:
-        """Refuse a MontageAssembly whose levels or tile sizes differ from
-        the model's montage."""
+        """Refuse a MontageAssembly whose geometry differs from the model's
+        montage."""
         transforms = getattr(
             getattr(dataset, 'pipeline', None), 'transforms', [])
-        sizes = [tiler.tile_size(i) for i in range(tiler.num_levels)]
         for t in transforms:
-            if not isinstance(t, MontageAssembly):
-                continue
-            if t.num_levels != tiler.num_levels or (
-                    t.tile_sizes is not None and list(t.tile_sizes) != sizes):
+            if isinstance(t, MontageAssembly) and \
+                    t.geometry != tiler.geometry:
                 raise ValueError(
-                    f'MontageAssembly(num_levels={t.num_levels}, tile_sizes='
-                    f'{t.tile_sizes}) does not match model.montage (scales='
-                    f'{tiler.scales}: {tiler.num_levels} levels, tiles '
-                    f'{sizes}); run with runner_type="MontageRunner", which '
-                    'sets the pipeline from model.montage')
+                    f'MontageAssembly(geometry={t.geometry.to_cfg()}) does '
+                    f'not match model.montage ({tiler.geometry.to_cfg()}); '
+                    'run with runner_type="MontageRunner", which sets the '
+                    'pipeline from model.montage')

@@ -22,9 +22,10 @@ class ForeachLARS(LARS):
     kernel launches each separated by a sync. Here the trust ratios of a
     group are one float64 vector, computed in the order mmpretrain computes
     its Python floats, so on the CPU every update is bit-equal to
-    :class:`LARS`'s (``tests/test_foreach.py``); on a GPU the multi-tensor
-    norm sums in another order. Same arguments, same parameter-group keys
-    (``lars_exclude``) and the same ``momentum_buffer`` state, so
+    :class:`LARS`'s (``tests/test_models/test_utils/test_foreach.py``); on
+    a GPU the multi-tensor norm sums in another order. Same arguments, same
+    parameter-group keys (``lars_exclude``) and the same ``momentum_buffer``
+    state, so
     checkpoints of either load into the other.
 
     Args:

@@ -6,9 +6,8 @@ from torch import nn
 
 from mmpretrain.models.utils import SelfSupDataPreprocessor
 from mmpretrain.registry import MODELS
-from ..utils.montage_geometry import split_views, view_index
-from .device_transforms import DEVICE_TRANSFORMS, build_device_transform
-from .fused_augment import FusedAugment, stage_signature
+from ...augment import FusedAugment, build_augment, stage_signature
+from ...montage import MontageGeometry, split_views, view_index
 
 
 @MODELS.register_module()
@@ -20,27 +19,32 @@ class MontageDataPreprocessor(SelfSupDataPreprocessor):
     :func:`split_views`) pass ``augments[p]`` in order, on RGB floats in
     [0, 255] before normalisation, each image copy with its own random
     parameters, before they are tiled; evaluation passes nothing.
-    ``augments`` uses the CPU transforms' names and arguments
-    (:data:`DEVICE_TRANSFORMS`); :class:`MontageRunner` moves them there
-    from the training pipeline when ``augment_on_device`` is True, so the
-    CPU workers only decode, crop, resize and flip.
+    ``augments`` uses the CPU transforms' names and arguments: each is
+    built as the augmentation spec registered under that name
+    (:data:`mcl_mm.augment.AUGMENTS`); :class:`MontageRunner` moves them
+    there from the training pipeline when ``augment_on_device`` is True
+    (:func:`mcl_mm.augment.apply_device_augment`), so the CPU workers only
+    decode, crop, resize and flip.
 
-    By default the transforms of all pipelines run fused
-    (:class:`FusedAugment`: one affine colour map per image, a separable
-    blur with Pillow's kernel, solarize in place, the views of a level
-    batched together): 147 aten ops per step at S=4 instead of 4700.
-    ``fuse_augments=False`` runs each transform on its own
-    (:mod:`.device_transforms`: the HSV hue of Pillow, kornia's sampled
-    Gaussian, a clamp after every op).
+    By default the specs of all pipelines run fused
+    (:class:`mcl_mm.augment.FusedAugment`: one affine colour map per image,
+    a separable blur with Pillow's kernel, solarize in place, the views of
+    a level batched together): 147 aten ops per step at S=4 instead of
+    4700. ``fuse_augments=False`` runs each spec's per-op form on its own
+    (:meth:`mcl_mm.augment.AugmentSpec.forward`: Pillow's HSV hue,
+    kornia's sampled Gaussian, a clamp after every op).
 
-    Blur radii are in pixels of the full-size view (level 0): a level whose
-    copies are smaller (cropped straight to their tile size,
-    ``MontageAssembly(tile_sizes=...)``) is blurred in proportion, as the
-    full-size copy would be before it is shrunk (the authors' order).
+    Blur radii are in pixels of a ``resolution``-sized view: a level whose
+    copies are smaller (cropped straight to their tile size, the
+    ``MontageAssembly`` default) is blurred in proportion, as the full-size
+    copy would be before it is shrunk (the authors' order). The factor is
+    :meth:`MontageGeometry.blur_scale`, the one the CPU path uses; the
+    montage model sets :attr:`geometry` from ``model.montage`` when it is
+    built.
 
     Args:
-        augments (Sequence[Sequence[dict]]): Per view pipeline, the device
-            transforms. Defaults to none.
+        augments (Sequence[Sequence[dict]]): Per view pipeline, the
+            augmentation specs' configs. Defaults to none.
         augment_on_device (bool): Whether :class:`MontageRunner` moves the
             photometric transforms here. False keeps them on the CPU.
             Defaults to True.
@@ -50,6 +54,9 @@ class MontageDataPreprocessor(SelfSupDataPreprocessor):
             levels 1-3 of S=4. Defaults to True.
         fuse_augments (bool): Whether the transforms run fused (see
             above). Defaults to True.
+        geometry (dict, optional): The montage geometry (see above). A
+            preprocessor built on its own takes its first level's copies
+            as ``resolution``-sized. Defaults to None.
         **kwargs: ``SelfSupDataPreprocessor``'s arguments.
     """
 
@@ -58,12 +65,15 @@ class MontageDataPreprocessor(SelfSupDataPreprocessor):
                  augment_on_device: bool = True,
                  blur_per_level: bool = True,
                  fuse_augments: bool = True,
+                 geometry: Optional[dict] = None,
                  **kwargs) -> None:
         super().__init__(**kwargs)
+        self.geometry = None if geometry is None else \
+            MontageGeometry.from_cfg(geometry)
         self.augment_on_device = augment_on_device
         self.blur_per_level = blur_per_level
         self.augments = nn.ModuleList(
-            nn.ModuleList(build_device_transform(t) for t in pipeline)
+            nn.ModuleList(build_augment(t) for t in pipeline)
             for pipeline in augments)
         # the pipelines with the same steps run fused together
         self.fused_pipelines: List[List[int]] = []
@@ -74,7 +84,7 @@ class MontageDataPreprocessor(SelfSupDataPreprocessor):
                                     []).append(p)
             self.fused_pipelines = list(by_steps.values())
         self.fused = nn.ModuleList(
-            FusedAugment([self.augments[p] for p in pipelines], blur_per_level)
+            FusedAugment([self.augments[p] for p in pipelines])
             for pipelines in self.fused_pipelines)
 
     @staticmethod
@@ -108,21 +118,38 @@ class MontageDataPreprocessor(SelfSupDataPreprocessor):
             out = []
             for augment, copies in zip(self.augments, levels):
                 copies = self._rgb_float(copies, bgr)
-                full = copies[0].size(-1)
-                for v in copies:
-                    scale = v.size(-1) / full if self.blur_per_level else 1.
+                scales = self.blur_scales(copies)
+                for v, scale in zip(copies, scales):
                     for transform in augment:
                         v = transform(v, scale)
                     out.append(v)
         return out
+
+    def blur_scales(self, copies: Sequence[torch.Tensor]) -> List[float]:
+        """The factor on blur radii of each level's copies.
+
+        Args:
+            copies (Sequence[torch.Tensor]): One view batch per level.
+
+        Returns:
+            List[float]: :meth:`MontageGeometry.blur_scale` of each side
+            (all 1 without ``blur_per_level``).
+        """
+        if not self.blur_per_level:
+            return [1.] * len(copies)
+        if self.geometry is None:
+            return [v.size(-1) / copies[0].size(-1) for v in copies]
+        return [self.geometry.blur_scale(v.size(-1)) for v in copies]
 
     def _augment_fused(self, levels: List[List[torch.Tensor]],
                        bgr: bool) -> List[torch.Tensor]:
         """Each set of pipelines with the same steps through its
         :class:`FusedAugment`; the views back in ``split_views``' order."""
         out: List[torch.Tensor] = [None] * sum(map(len, levels))
+        scales = self.blur_scales(levels[0])
         for pipelines, fused in zip(self.fused_pipelines, self.fused):
-            done = iter(fused([v for p in pipelines for v in levels[p]], bgr))
+            done = iter(
+                fused([v for p in pipelines for v in levels[p]], bgr, scales))
             for p in pipelines:
                 for level in range(len(levels[p])):
                     out[view_index(p, level, len(levels[p]))] = next(done)
@@ -159,21 +186,3 @@ class MontageDataPreprocessor(SelfSupDataPreprocessor):
         if self._enable_normalize:
             views = [(v - self.mean) / self.std for v in views]
         return dict(inputs=views, data_samples=samples)
-
-
-def device_transform_of(transform: dict) -> Optional[dict]:
-    """The device transform replacing a CPU pipeline step, or None.
-
-    ``RandomApply`` of one transform becomes that transform with the
-    ``RandomApply`` probability (``prob``).
-    """
-    name = transform.get('type')
-    if name == 'RandomApply' and len(transform.get('transforms', [])) == 1:
-        inner = dict(transform['transforms'][0])
-        if DEVICE_TRANSFORMS.get(inner.get('type')) is None:
-            return None
-        inner['prob'] = transform.get('prob', 1.0)
-        return inner
-    if DEVICE_TRANSFORMS.get(name) is None:
-        return None
-    return dict(transform)

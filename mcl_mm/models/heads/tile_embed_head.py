@@ -7,7 +7,7 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from mmpretrain.registry import MODELS
-from ..utils.montage_geometry import montages_to_tiles
+from ...montage import montages_to_tiles
 
 
 @MODELS.register_module()

@@ -5,8 +5,8 @@ import torch
 from torch import nn
 
 from mmpretrain.registry import MODELS
-from ..utils.montage_geometry import (match_pyramid_outputs, select_pyramid,
-                                      split_views)
+from ...montage import match_pyramid_outputs, select_pyramid, split_views
+from ..data_preprocessors import MontageDataPreprocessor
 from .base_selfsup import SelfSupervisor
 
 
@@ -19,8 +19,9 @@ class BaseMontageModel(SelfSupervisor):
     is the one source of the geometry: the head's number of levels, the
     pyramid output each level reads and the backbone stages the pyramid is
     built on follow from it here, when the model is built
-    (:func:`select_pyramid`); the data pipeline follows it through
-    :class:`MontageRunner`.
+    (:func:`select_pyramid`), and a :class:`MontageDataPreprocessor` gets
+    its geometry (:class:`MontageGeometry`); the data pipeline follows it
+    through :class:`MontageRunner`.
 
     Args:
         backbone (dict): Config of the backbone, with one ``out_indices``
@@ -81,6 +82,8 @@ class BaseMontageModel(SelfSupervisor):
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
         self.tiler = tiler
+        if isinstance(self.data_preprocessor, MontageDataPreprocessor):
+            self.data_preprocessor.geometry = tiler.geometry
         self.tile_head = MODELS.build(tile_head)
         self.pyramid_outputs = outputs
 

@@ -5,15 +5,10 @@ from .foreach_ema import ForeachCosineEMA
 from .fpn_output import fpn_single_output
 from .montage_encoder import (encode_all_outputs, encode_montages,
                               pyramid_output)
-from .montage_geometry import (match_pyramid_outputs, montages_to_tiles,
-                               select_pyramid, split_views, tile_origin,
-                               tiles_to_montages, view_index)
 from .montage_tiler import MontageTiler
 
 __all__ = [
     'is_channels_last', 'to_channels_last', 'collapse_metrics',
     'ForeachCosineEMA', 'fpn_single_output', 'encode_all_outputs',
-    'encode_montages', 'pyramid_output', 'match_pyramid_outputs',
-    'montages_to_tiles', 'select_pyramid', 'split_views', 'tile_origin',
-    'tiles_to_montages', 'view_index', 'MontageTiler'
+    'encode_montages', 'pyramid_output', 'MontageTiler'
 ]

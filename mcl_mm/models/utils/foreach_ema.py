@@ -19,9 +19,9 @@ class ForeachCosineEMA(CosineEMA):
     ``steps`` buffer, a tensor: per parameter two more ops and a read to the
     host, then one copy per buffer. Here the momentum is computed once per
     step by the same arithmetic, so on the CPU every update is bit-equal to
-    :class:`CosineEMA`'s (``tests/test_foreach.py``). The step count is read
-    from the ``steps`` buffer once and then counted on the host too. Same
-    arguments and state dict.
+    :class:`CosineEMA`'s (``tests/test_models/test_utils/test_foreach.py``).
+    The step count is read from the ``steps`` buffer once and then counted
+    on the host too. Same arguments and state dict.
 
     Args:
         model (nn.Module): The online network to average.

@@ -1,13 +1,12 @@
 # Copyright (c) mcl_mm contributors. All rights reserved.
-import math
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from mmpretrain.registry import MODELS
-from .montage_geometry import tiles_to_montages
+from ...montage import MontageGeometry, tiles_to_montages
 
 _MODES = ('nearest', 'area', 'bilinear', 'bicubic')
 
@@ -25,8 +24,9 @@ class MontageTiler(nn.Module):
     row-major (:func:`tile_origin`): tile ``(row, col)`` of montage ``m`` is
     entry ``m * r * r + row * r + col`` of the returned index.
 
-    ``scales``, ``resolution`` and ``tiles_per_image`` are the one source of
-    the montage geometry: the model and the data pipeline follow them (see
+    ``scales``, ``resolution`` and ``tiles_per_image`` are the montage
+    geometry (:attr:`geometry`, a :class:`MontageGeometry`), which the
+    model, the data pipeline and the data preprocessor follow (see
     :class:`BaseMontageModel` and :class:`MontageRunner`).
 
     Args:
@@ -58,93 +58,51 @@ class MontageTiler(nn.Module):
                  mode: str = 'nearest',
                  boundary_width: int = 0) -> None:
         super().__init__()
-        scales = tuple(int(s) for s in scales)
-        if len(scales) < 1:
-            raise ValueError('MontageTiler: `scales` must name at least one '
-                             f'level, got {scales}')
-        if any(s < 1 for s in scales):
-            raise ValueError(f'MontageTiler: every scale must be >= 1, got '
-                             f'scales={scales}')
-        for i, s in enumerate(scales):
-            if resolution % s:
-                raise ValueError(
-                    f'MontageTiler: resolution {resolution} is not divisible '
-                    f'by the level-{i} scale {s}: tiles must be whole pixels')
-        tiles_per_image = self.tiles_of(scales, tiles_per_image)
-        if any(t < 1 for t in tiles_per_image):
-            raise ValueError('MontageTiler: `tiles_per_image` entries must '
-                             f'be >= 1, got {tiles_per_image}')
+        self.geometry = MontageGeometry(resolution, scales, tiles_per_image)
         if mode not in _MODES:
             raise ValueError(f'MontageTiler: `mode` must be one of {_MODES}, '
                              f'got {mode!r}')
-        smallest = resolution // max(scales)
+        smallest = min(self.geometry.tile_sizes)
         if not 0 <= boundary_width <= smallest // 2:
             raise ValueError(
                 f'MontageTiler: boundary_width must be in 0..{smallest // 2} '
                 f'(half the smallest tile, {smallest} px), got '
                 f'{boundary_width}')
         self.boundary_width = boundary_width
-        self.resolution = resolution
-        self.scales = scales
-        self.tiles_per_image = tiles_per_image
         self.mode = mode
 
-    @staticmethod
-    def tiles_of(
-        scales: Sequence[int], tiles_per_image: Optional[Union[Sequence[int],
-                                                               Dict[int, int]]]
-    ) -> Tuple[int, ...]:
-        """Tiles per image of each level, from a sequence (one per level)
-        or a mapping from scale to tiles (default one)."""
-        if tiles_per_image is None:
-            return (1, ) * len(scales)
-        if isinstance(tiles_per_image, dict):
-            return tuple(int(tiles_per_image.get(s, 1)) for s in scales)
-        if len(tiles_per_image) != len(scales):
-            raise ValueError(
-                'MontageTiler: `tiles_per_image` needs one entry per level: '
-                f'expected {len(scales)}, got {len(tiles_per_image)} (a '
-                'mapping from scale to tiles, e.g. {8: 2}, follows changes '
-                'of scales)')
-        return tuple(int(t) for t in tiles_per_image)
+    @property
+    def resolution(self) -> int:
+        """int: Side of every montage (:attr:`geometry`)."""
+        return self.geometry.resolution
+
+    @property
+    def scales(self) -> Tuple[int, ...]:
+        """Tuple[int, ...]: r_i of each level (:attr:`geometry`)."""
+        return self.geometry.scales
+
+    @property
+    def tiles_per_image(self) -> Tuple[int, ...]:
+        """Tuple[int, ...]: Tiles per image of each level."""
+        return self.geometry.tiles_per_image
 
     @property
     def num_levels(self) -> int:
         """int: Number of montage levels S."""
-        return len(self.scales)
+        return self.geometry.num_levels
 
     @property
     def batch_multiple(self) -> int:
         """int: The smallest batch size that fits every level."""
-        multiple = 1
-        for s, t in zip(self.scales, self.tiles_per_image):
-            need = s * s // math.gcd(s * s, t)
-            multiple = multiple * need // math.gcd(multiple, need)
-        return multiple
+        return self.geometry.batch_multiple
 
     def num_montages(self, batch_size: int) -> List[int]:
-        """Montages per level for a batch of ``batch_size`` images.
-
-        Raises:
-            ValueError: If a level's tiles do not fill whole montages.
-        """
-        counts = []
-        for i, (s, t) in enumerate(zip(self.scales, self.tiles_per_image)):
-            tiles = batch_size * t
-            if tiles % (s * s):
-                raise ValueError(
-                    f'MontageTiler: a per-GPU batch of {batch_size} images '
-                    f'does not fit level {i}: {batch_size} x {t} tile(s) per '
-                    f'image = {tiles} tiles is not a multiple of the {s}x{s} '
-                    f'= {s * s} tiles of one montage. Use a per-GPU batch '
-                    f'size that is a multiple of {self.batch_multiple} (and '
-                    'drop_last=True in the dataloader).')
-            counts.append(tiles // (s * s))
-        return counts
+        """Montages per level (:meth:`MontageGeometry.num_montages`)."""
+        return self.geometry.num_montages(batch_size)
 
     def tile_size(self, level: int) -> int:
         """int: Side in pixels of a tile of ``level``."""
-        return self.resolution // self.scales[level]
+        return self.geometry.tile_size(level)
 
     def resize(self, x: torch.Tensor, level: int) -> torch.Tensor:
         """Resize a (B, C, h, w) batch to the tile size of ``level`` with

@@ -1,0 +1,107 @@
+# Copyright (c) mcl_mm contributors. All rights reserved.
+"""The photometric steps of the training pipeline move to the device."""
+from typing import List, Optional, Tuple
+
+from mmengine.config import Config
+from mmengine.logging import print_log
+
+from ..montage import assemblies
+from .base import spec_config_of
+
+
+def _data_preprocessor(cfg: Config) -> Optional[dict]:
+    """The model's data preprocessor config. A ``model.data_preprocessor``
+    without a type (an override such as ``--cfg-options
+    model.data_preprocessor.augment_on_device=False``) is merged into the
+    top-level ``data_preprocessor`` here; mmengine's Runner would take it
+    alone and build a preprocessor of the wrong type."""
+    model = cfg.get('model', {})
+    pre, top = model.get('data_preprocessor'), cfg.get('data_preprocessor')
+    if pre is not None and 'type' not in pre and top:
+        pre = dict(top, **pre)
+        cfg.model['data_preprocessor'] = pre
+    return pre or top
+
+
+def split_pipeline(pipeline: List[dict]) -> Tuple[List[dict], List[dict]]:
+    """Split a view pipeline into the steps that stay on the CPU and the
+    spec configs of those that move to the device.
+
+    A step moves when a spec of :data:`AUGMENTS` stands for it
+    (:func:`spec_config_of`); the moved steps keep their order and run
+    after the CPU steps, so they must be the pipeline's last steps.
+
+    Args:
+        pipeline (List[dict]): A view pipeline's configs.
+
+    Returns:
+        Tuple[List[dict], List[dict]]: The CPU steps, and the spec configs
+        in order.
+
+    Raises:
+        ValueError: If a step without a spec follows one with a spec (the
+            order could not be kept).
+    """
+    kept, moved = [], []
+    for step in pipeline:
+        spec = spec_config_of(step)
+        if spec is not None:
+            moved.append(spec)
+        elif moved:
+            raise ValueError(
+                f'{step.get("type")} follows a photometric step in a '
+                'MontageAssembly view pipeline: it cannot stay on the CPU '
+                'while those move to the device; set '
+                'model.data_preprocessor.augment_on_device=False')
+        else:
+            kept.append(step)
+    return kept, moved
+
+
+def apply_device_augment(cfg: Config) -> Config:
+    """Move the photometric view transforms to the device.
+
+    When the model's data preprocessor is a ``MontageDataPreprocessor``
+    with ``augment_on_device=True``, the steps of every MontageAssembly view
+    pipeline that an augmentation spec stands for (:func:`split_pipeline`)
+    leave the pipeline and become the preprocessor's ``augments``, in order
+    and with the same arguments. With ``augment_on_device=False`` (or
+    another preprocessor) nothing changes: the CPU workers run the whole
+    recipe.
+
+    Args:
+        cfg (Config): A training config; changed in place.
+
+    Returns:
+        Config: ``cfg``.
+
+    Raises:
+        ValueError: If a CPU-only step follows a photometric one.
+    """
+    pre = _data_preprocessor(cfg)
+    if not pre or pre.get('type') != 'MontageDataPreprocessor' or \
+            not pre.get('augment_on_device', True):
+        return cfg
+    found = assemblies(cfg.get('train_dataloader'))
+    if not found:
+        return cfg
+    augments = None
+    for assembly in found:
+        split = [split_pipeline(p) for p in assembly['transforms']]
+        assembly['transforms'] = [kept for kept, _ in split]
+        augments = augments or [moved for _, moved in split]
+    if not any(augments):
+        # nothing left to move: a config this already ran on (the one a run
+        # dumps into its work dir) keeps the preprocessor's augments
+        return cfg
+    # the pipeline's blur switch holds for the blur it moved
+    pre = dict(
+        pre,
+        augments=augments,
+        blur_per_level=found[0].get('blur_per_level', True))
+    cfg.model['data_preprocessor'] = pre
+    print_log(
+        'photometric view augmentation on the device: ' +
+        '; '.join(', '.join(t['type'] for t in p) for p in augments),
+        logger='current')
+    return cfg

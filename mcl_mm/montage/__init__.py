@@ -1,0 +1,14 @@
+# Copyright (c) mcl_mm contributors. All rights reserved.
+"""The montage: its geometry, where views and tiles sit, and the pyramid
+output each level reads. Nothing here imports the models or datasets."""
+from .config import apply_montage_geometry, assemblies
+from .geometry import MontageGeometry
+from .layout import (montages_to_tiles, split_views, tile_origin,
+                     tiles_to_montages, view_index)
+from .pyramid import match_pyramid_outputs, select_pyramid
+
+__all__ = [
+    'apply_montage_geometry', 'assemblies', 'MontageGeometry',
+    'montages_to_tiles', 'split_views', 'tile_origin', 'tiles_to_montages',
+    'view_index', 'match_pyramid_outputs', 'select_pyramid'
+]
