@@ -7,7 +7,7 @@ from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 
 import mcl_mm  # noqa: F401
-from mcl_mm.utils.demo_data import copy_photos
+from benchmarks.demo_data import copy_photos
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO_CONFIG = osp.join(ROOT, 'configs', 'mcl',

@@ -13,9 +13,8 @@ import pytest
 import torch
 from PIL import Image, ImageFilter
 
-from mcl_mm.models.data_preprocessors import (MontageDataPreprocessor,
-                                              build_device_transform)
-from mcl_mm.models.data_preprocessors.fused_augment import FusedAugment
+from mcl_mm.augment import FusedAugment, build_augment
+from mcl_mm.models.data_preprocessors import MontageDataPreprocessor
 from mmpretrain.registry import TRANSFORMS
 
 JITTER_OPS = ('brightness', 'contrast', 'saturation', 'hue')
@@ -53,8 +52,7 @@ def byol_pipeline(jitter_prob=0.8,
 
 
 def fused(*pipelines) -> FusedAugment:
-    return FusedAugment([[build_device_transform(t) for t in p]
-                         for p in pipelines])
+    return FusedAugment([[build_augment(t) for t in p] for p in pipelines])
 
 
 def forced(module: FusedAugment, draws: torch.Tensor) -> FusedAugment:
@@ -334,7 +332,7 @@ def test_no_step_reads_a_device_value_on_the_host():
     """A host sync shows as an op copying a device scalar or a data-
     dependent shape to the host (item, nonzero, boolean indexing); none of
     them is dispatched by a step, whatever the batch."""
-    from mcl_mm.analysis import op_counts
+    from benchmarks import op_counts
 
     module = fused(byol_pipeline(), byol_pipeline(blur_prob=0.1))
     for batch in (2, 5):

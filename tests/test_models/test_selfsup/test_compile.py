@@ -6,8 +6,8 @@ batch of new data samples.
 
 mmengine's ``compile=True`` compiles the whole ``train_step``, optimiser
 step included: with ``ForeachLARS`` it runs (the compiled optimiser step
-is tested in ``tests/test_foreach.py``; what dynamo does with the step:
-docs/en/performance.md).
+is tested in ``tests/test_models/test_utils/test_foreach.py``; what dynamo
+does with the step: docs/en/performance.md).
 """
 import copy
 
@@ -18,7 +18,8 @@ from mmengine.logging import MessageHub
 from mmengine.model import revert_sync_batchnorm
 from torch._dynamo.testing import CompileCounter
 
-from mcl_mm.engine import apply_device_augment, apply_montage_geometry
+from mcl_mm.engine import apply_device_augment
+from mcl_mm.montage import apply_montage_geometry
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from conftest import DEMO_CONFIG

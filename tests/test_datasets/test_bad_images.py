@@ -14,9 +14,9 @@ from mmcv.transforms import Compose
 from mmengine.config import Config
 from PIL import Image
 
-from mcl_mm.analysis.dataset_check import check_images, dataset_files, summary
 from mcl_mm.datasets import BadImageError, ImageFolder, decode_image
-from mcl_mm.engine import apply_montage_geometry
+from mcl_mm.datasets.dataset_check import check_images, dataset_files, summary
+from mcl_mm.montage import apply_montage_geometry
 from mmpretrain.registry import TRANSFORMS
 from conftest import DEMO_CONFIG, ROOT
 

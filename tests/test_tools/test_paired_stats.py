@@ -1,9 +1,8 @@
 """The evidence statistics against hand-computed intervals."""
 import pytest
 
-from mcl_mm.analysis.paired_stats import (evidence_results, paired,
-                                          paired_markdown, parse_pairs,
-                                          plot_paired, t_interval)
+from benchmarks.paired_stats import (evidence_results, paired, paired_markdown,
+                                     parse_pairs, plot_paired, t_interval)
 
 PAIRS = ['mcl-byol', 'mcl-random', 'mcl-mcl_s1', 'mcl_s1-byol']
 

@@ -12,7 +12,7 @@ from mmengine.config import Config
 from mmengine.registry import RUNNERS
 
 import mcl_mm.models.selfsup.mcl as mcl_module
-from mcl_mm.analysis import op_counts
+from benchmarks import op_counts
 from mcl_mm.models import collapse_metrics
 from conftest import DEMO_CONFIG
 

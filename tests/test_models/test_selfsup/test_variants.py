@@ -14,8 +14,8 @@ from mmengine.registry import init_default_scope
 
 from mcl_mm.converters import to_mmdet
 from mcl_mm.models import MontageTiler, encode_montages
-from mcl_mm.models.utils import (match_pyramid_outputs, montages_to_tiles,
-                                 select_pyramid)
+from mcl_mm.montage import (apply_montage_geometry, match_pyramid_outputs,
+                            montages_to_tiles, select_pyramid)
 from mmpretrain.registry import MODELS, TRANSFORMS
 from mmpretrain.structures import DataSample
 from conftest import ROOT
@@ -161,11 +161,8 @@ def test_supervised_config_pipeline_to_loss(path, photo_dir):
     model; each level's loss is its weighted cross-entropy."""
     cfg = Config.fromfile(path)
     resolution = 64
-    pipeline = copy.deepcopy(cfg.train_pipeline)
-    pipeline[1]['tile_sizes'] = [resolution // 2**i for i in range(4)]
-    for view in pipeline[1]['transforms'][0]:
-        if view['type'] == 'RandomResizedCrop':
-            view['scale'] = resolution
+    cfg.merge_from_dict({'model.montage.resolution': resolution})
+    pipeline = apply_montage_geometry(cfg).train_dataloader.dataset.pipeline
     from mmcv.transforms import Compose
     transform = Compose([TRANSFORMS.build(t) for t in pipeline])
     photos = sorted(glob.glob(osp.join(photo_dir, '*')))

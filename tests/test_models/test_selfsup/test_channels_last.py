@@ -13,7 +13,7 @@ from mmengine.config import Config
 from mmengine.dataset import default_collate
 from mmengine.model import revert_sync_batchnorm
 
-from mcl_mm.analysis.step_cost import load_config, make_batch
+from benchmarks.step_cost import load_config, make_batch
 from mcl_mm.converters.conversion import convert_file
 from mcl_mm.models.utils import is_channels_last
 from mmpretrain.registry import MODELS, TRANSFORMS

@@ -1,6 +1,6 @@
 """A level's blur equals the authors' (blur the full-size copy, then shrink
 it) on both paths: the device path (MontageDataPreprocessor) and the CPU
-path (MontageAssembly with tile_sizes)."""
+path (MontageAssembly)."""
 import copy
 import glob
 import os.path as osp
@@ -14,7 +14,8 @@ from kornia.filters import gaussian_blur2d
 from mmengine.config import Config
 from PIL import Image, ImageFilter
 
-from mcl_mm.engine import apply_device_augment, apply_montage_geometry
+from mcl_mm.engine import apply_device_augment
+from mcl_mm.montage import apply_montage_geometry
 from mmpretrain.registry import MODELS, TRANSFORMS
 from conftest import DEMO_CONFIG
 
@@ -62,8 +63,7 @@ def _cpu_levels(square, blur: dict, blur_per_level: bool = True):
     assembly = TRANSFORMS.build(
         dict(
             type='MontageAssembly',
-            num_levels=len(SCALES),
-            tile_sizes=[FULL // r for r in SCALES],
+            geometry=dict(resolution=FULL, scales=SCALES),
             blur_per_level=blur_per_level,
             transforms=[_whole_image_pipeline(blur)]))
     # the pipeline is BGR like LoadImageFromFile's output

@@ -8,7 +8,7 @@ from mmcv.transforms import Compose
 from mmengine.config import Config
 from PIL import Image
 
-from mcl_mm.engine import apply_montage_geometry
+from mcl_mm.montage import apply_montage_geometry
 from mmpretrain.registry import DATASETS, MODELS
 from conftest import DEMO_CONFIG
 

@@ -11,10 +11,10 @@ import torch
 from mmengine.config import Config
 from PIL import Image
 
-from mcl_mm.engine import apply_device_augment, apply_montage_geometry
-from mcl_mm.models.data_preprocessors import (DEVICE_TRANSFORMS,
-                                              MontageDataPreprocessor,
-                                              build_device_transform)
+from mcl_mm.augment import AUGMENTS, build_augment
+from mcl_mm.engine import apply_device_augment
+from mcl_mm.models.data_preprocessors import MontageDataPreprocessor
+from mcl_mm.montage import apply_montage_geometry
 from mmpretrain.registry import MODELS, TRANSFORMS
 from conftest import DEMO_CONFIG
 
@@ -34,7 +34,7 @@ def _diff(device: torch.Tensor, cpu_bgr: np.ndarray) -> float:
     return float(np.abs(ours - cpu_bgr[..., ::-1].astype(float)).mean())
 
 
-JITTER = DEVICE_TRANSFORMS.get('ColorJitter')
+JITTER = AUGMENTS.get('ColorJitter')
 
 
 @pytest.mark.parametrize('op, factor, cpu, tolerance', [
@@ -63,27 +63,27 @@ def test_grayscale_blur_and_solarize_match_the_cpu_ops(photo):
             prob=1.,
             keep_channels=True,
             channel_weights=weights))(dict(img=bgr.copy()))['img']
-    grey = build_device_transform(
+    grey = build_augment(
         dict(type='RandomGrayscale', prob=1., channel_weights=weights))
     assert _diff(grey(x), cpu) < 1.0  # the CPU op truncates
     for sigma in (0.5, 1.2, 2.0):
         cpu = TRANSFORMS.build(
             dict(type='GaussianBlur', radius=sigma,
                  prob=1.))(dict(img=bgr.copy()))['img']
-        blur = build_device_transform(
+        blur = build_augment(
             dict(type='GaussianBlur', magnitude_range=(sigma, sigma), prob=1.))
         # Pillow approximates the Gaussian by box filters
         assert _diff(blur(x), cpu) < 1.0, sigma
     cpu = TRANSFORMS.build(dict(type='Solarize', thr=128,
                                 prob=1.))(dict(img=bgr.copy()))['img']
-    solarize = build_device_transform(dict(type='Solarize', thr=128, prob=1.))
+    solarize = build_augment(dict(type='Solarize', thr=128, prob=1.))
     assert _diff(solarize(x), cpu) == 0
 
 
 def test_every_copy_draws_its_own_parameters(photo):
     _, x = photo
     torch.manual_seed(0)
-    jitter = build_device_transform(
+    jitter = build_augment(
         dict(
             type='ColorJitter',
             brightness=0.4,
@@ -95,7 +95,7 @@ def test_every_copy_draws_its_own_parameters(photo):
     for i in range(4):
         for j in range(i + 1, 4):
             assert (copies[i] - copies[j]).abs().mean() > 0.5
-    blur = build_device_transform(
+    blur = build_augment(
         dict(type='GaussianBlur', magnitude_range=(0.1, 2.0), prob=1.))
     blurred = blur(x.repeat(2, 1, 1, 1))
     assert (blurred[0] - blurred[1]).abs().mean() > 0.05
@@ -147,7 +147,7 @@ def test_probabilities_over_many_draws(cfg, prob):
         ramp.view(16, 1).expand(16, 16),
         torch.full((16, 16), 60.)
     ])[None].repeat(n, 1, 1, 1)
-    out = build_device_transform(cfg)(x)
+    out = build_augment(cfg)(x)
     changed = ((out - x).abs().flatten(1).amax(1) > 1e-3).float().mean()
     bound = 4 * (prob * (1 - prob) / n)**0.5  # 4 standard deviations
     assert abs(float(changed) - prob) < bound

@@ -31,7 +31,7 @@ from mcl_mm.converters.publish import publish
 from mcl_mm.engine.hooks import ResumeError, SafeCheckpointHook
 from conftest import DEMO_CONFIG, ROOT
 
-TESTS = osp.dirname(osp.abspath(__file__))
+TESTS = osp.dirname(osp.dirname(osp.abspath(__file__)))
 BALLAST = 1 << 20  # float32 values: checkpoints of about 4 MB
 
 

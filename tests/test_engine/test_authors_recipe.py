@@ -13,7 +13,7 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import PARAM_SCHEDULERS
 from torch import nn
 
-from mcl_mm.engine import apply_montage_geometry
+from mcl_mm.montage import apply_montage_geometry
 from mmpretrain.registry import MODELS
 from conftest import IN1K, ROOT
 
@@ -45,6 +45,7 @@ def test_schedule_is_the_authors(path, epochs):
     schedulers = []
     for s in cfg.param_scheduler:
         s = dict(s, optimizer=optimizer)
+        s.setdefault('end', cfg.train_cfg.max_epochs)  # as the Runner does
         if s.pop('convert_to_iter_based', False):
             cls = PARAM_SCHEDULERS.get(s.pop('type'))
             schedulers.append(

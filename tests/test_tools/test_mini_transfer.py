@@ -1,4 +1,6 @@
-"""The copy-paste evidence set and the mini transfer run's bookkeeping."""
+"""The copy-paste evidence set, the mini transfer's arms and the run's
+bookkeeping."""
+import copy
 import json
 import os
 
@@ -6,10 +8,14 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.registry import init_default_scope
 
-from mcl_mm.analysis import mini_transfer
-from mcl_mm.engine import apply_montage_geometry
-from mcl_mm.utils.paste_data import compose, make_paste_dataset, split_sources
+from benchmarks import mini_transfer
+from benchmarks.mini_transfer_arms import ARMS, BASE, arm_config
+from benchmarks.paste_data import compose, make_paste_dataset, split_sources
+from mcl_mm.engine import apply_device_augment
+from mcl_mm.montage import apply_montage_geometry
+from mmpretrain.registry import MODELS, TRANSFORMS
 
 
 def test_test_split_shares_no_coin_or_background_with_training():
@@ -64,6 +70,92 @@ def test_paste_dataset_boxes_enclose_their_masks(tmp_path):
     again = make_paste_dataset(str(tmp_path / 'again'), 3, 3, 3, 128)
     with open(again['test_ann']) as f, open(paths['test_ann']) as g:
         assert json.load(f)['annotations'] == json.load(g)['annotations']
+
+
+def _flat(node, prefix=''):
+    """Every leaf of a config dict by its dotted path (list items by their
+    index), as ``--cfg-options`` names them."""
+    if isinstance(node, dict):
+        items = node.items()
+    elif isinstance(node, (list, tuple)):
+        items = enumerate(node)
+    else:
+        return {prefix: node}
+    flat = {}
+    for key, value in items:
+        flat.update(_flat(value, f'{prefix}.{key}' if prefix else str(key)))
+    return flat
+
+
+def _at(node, key):
+    """The value at a dotted path."""
+    for part in key.split('.'):
+        node = node[int(part)] if isinstance(node, (list, tuple)) else \
+            node[part]
+    return node
+
+
+def test_the_arms_are_named_as_the_runs_name_them():
+    assert sorted(ARMS) == [
+        'byol', 'byol_flops', 'mcl', 'mcl_s1', 'mcl_s2', 'mcl_s3',
+        'mcl_s3_authors'
+    ]
+    assert ARMS['mcl'] == {} and ARMS['byol_flops'] == ARMS['byol']
+    with pytest.raises(ValueError, match="unknown mini transfer arm 'x'"):
+        arm_config('x')
+
+
+@pytest.mark.parametrize('arm', sorted(ARMS))
+def test_an_arm_differs_from_the_base_in_its_overrides_only(arm):
+    base = _flat(Config.fromfile(BASE).to_dict())
+    cfg = arm_config(arm).to_dict()
+    flat = _flat(cfg)
+    changed = {
+        k
+        for k in base.keys() | flat.keys()
+        if base.get(k, KeyError) != flat.get(k, KeyError)
+    }
+    keys = list(ARMS[arm])
+    stray = [
+        k for k in changed
+        if not any(k == o or k.startswith(o + '.') for o in keys)
+    ]
+    assert not stray, f'{arm} changes {sorted(stray)} beyond its overrides'
+    for key, value in ARMS[arm].items():
+        # every override changes the base, and lands as it is written
+        assert any(k == key or k.startswith(key + '.') for k in changed), key
+        if isinstance(value, dict):
+            value = {k: v for k, v in value.items() if k != '_delete_'}
+        assert _at(cfg, key) == value, key
+    # merging leaves the table as it is: a second build is the same
+    assert arm_config(arm).to_dict() == cfg
+
+
+@pytest.mark.parametrize('arm', sorted(set(ARMS) - {'byol_flops'}))
+def test_every_arm_builds_through_the_runner_config(arm):
+    """The arm as MontageRunner runs it: its assembly crops each level at
+    the tile size its montage gives (96 / r_i), and its model builds."""
+    cfg = apply_device_augment(apply_montage_geometry(arm_config(arm)))
+    montage = cfg.model.get('montage')
+    scales = montage.scales if montage else (1, )
+    assembly = TRANSFORMS.build(
+        copy.deepcopy(cfg.train_dataloader.dataset.pipeline[1]))
+    img = np.random.default_rng(0).integers(0, 255, (120, 160, 3), np.uint8)
+    views = assembly.transform(dict(img=img, img_shape=img.shape[:2]))['img']
+    sizes = [96 // r for r in scales]
+    assert [v.shape[:2] for v in views] == [(s, s) for s in sizes * 2]
+    init_default_scope('mmpretrain')
+    model_cfg = copy.deepcopy(cfg.model)
+    model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    model = MODELS.build(model_cfg)
+    assert type(model).__name__ == ('BYOL' if 'byol' in arm else 'MCL')
+    if montage:
+        assert model.tiler.scales == tuple(scales)
+        assert model.forward_mode == ('authors'
+                                      if arm == 'mcl_s3_authors' else 'tiles')
+        # the per-level blur switch reaches the device augments
+        assert model.data_preprocessor.blur_per_level == (
+            arm in ('mcl_s2', 'mcl_s3', 'mcl_s3_authors'))
 
 
 def _scalars(tmp_path, rows, name='run'):
@@ -128,7 +220,7 @@ def test_a_missing_final_evaluation_names_the_run(tmp_path):
 def test_schedules_reproduce_the_shipped_configs():
     """The stage schedules replace whole lists (nothing is edited by list
     position); at the configs' own lengths they are the configs'."""
-    pre = Config.fromfile(mini_transfer.PRETRAIN['mcl'])
+    pre = arm_config('mcl')
     assert mini_transfer.pretrain_schedule(
         pre.train_cfg.max_iters) == pre.param_scheduler
     ft = Config.fromfile(mini_transfer.FINETUNE)
@@ -197,10 +289,8 @@ def test_summary_and_ranking_against_hand_numbers():
 
 
 def test_byol_pretraining_shares_everything_but_the_model_with_mcl():
-    cfg = apply_montage_geometry(
-        Config.fromfile(mini_transfer.PRETRAIN['mcl']))
-    other = apply_montage_geometry(
-        Config.fromfile(mini_transfer.PRETRAIN['byol']))
+    cfg = apply_montage_geometry(arm_config('mcl'))
+    other = apply_montage_geometry(arm_config('byol'))
     assert other.model.type == 'BYOL' and cfg.model.type == 'MCL'
     for key in ('optim_wrapper', 'param_scheduler', 'train_cfg', 'randomness'):
         assert other[key] == cfg[key], key
@@ -209,7 +299,9 @@ def test_byol_pretraining_shares_everything_but_the_model_with_mcl():
     assert loader.dataset.data_root == ref.dataset.data_root
     views = other.train_dataloader.dataset.pipeline[1]
     assert views.transforms == ref.dataset.pipeline[1].transforms
-    assert views.tile_sizes[0] == ref.dataset.pipeline[1].tile_sizes[0]
+    # one level of MCL's full-size tiles: BYOL's views are MCL's level 0
+    assert views.geometry == dict(resolution=96, scales=(1, ))
+    assert ref.dataset.pipeline[1].geometry['resolution'] == 96
 
 
 def test_finished_stages_are_reused_not_rerun(tmp_path, monkeypatch):
@@ -268,10 +360,10 @@ def test_the_one_level_ablation_differs_from_mcl_in_the_scales_only(tmp_path):
     assert s1.to_dict() == s3.to_dict()
     # the one-level pipeline follows the model: one level per view
     assembly = apply_montage_geometry(s1).train_dataloader.dataset.pipeline[1]
-    assert assembly.num_levels == 3  # scales were set back to S=3 above
+    assert assembly.geometry['scales'] == (1, 2, 4)  # set back to S=3 above
     one = apply_montage_geometry(
         mini_transfer.pretrain_config('mcl_s1', 2, settings))
-    assert one.train_dataloader.dataset.pipeline[1].num_levels == 1
+    assert one.train_dataloader.dataset.pipeline[1].geometry['scales'] == (1, )
     with pytest.raises(ValueError, match=r"unknown ablations \['mcl_s9'\]"):
         mini_transfer.methods(
             mini_transfer.Settings(ablations=['mcl_s9', 'mcl_s1']))
@@ -421,17 +513,16 @@ def test_fidelity_arms_differ_from_mcl_in_their_switch_only(tmp_path):
     assert s3 == mcl
     s2 = dumped('mcl_s2')
     assert s2['model']['montage']['scales'] == (1, 2)
-    assert s2['train_dataloader']['dataset']['pipeline'][1]['tile_sizes'] \
-        == [96, 48]
+    assert s2['train_dataloader']['dataset']['pipeline'][1]['geometry'][
+        'scales'] == (1, 2)
     authors = dumped('mcl_s3_authors')
     assert authors['model'].pop('forward_mode') == 'authors'
     s3 = dumped('mcl_s3')
     assert authors == s3
     with pytest.raises(ValueError, match=r"arms \['mcl_s9'\] have no config"):
         mini_transfer.methods(mini_transfer.Settings(arms=['mcl_s9']))
-    # any other arm: its config from the command line
-    other = mini_transfer.Settings(
-        arms=['mine'], configs=dict(mine=mini_transfer.PRETRAIN['mcl_s3']))
+    # any other arm: its config file from the command line
+    other = mini_transfer.Settings(arms=['mine'], configs=dict(mine=BASE))
     assert mini_transfer.initialisations(other) == ['mine']
     assert mini_transfer.pretrain_config('mine', 0, other).model.type == 'MCL'
 

@@ -10,7 +10,7 @@ from mmengine.logging import MessageHub
 from mmengine.optim import build_optim_wrapper
 from torch import nn
 
-from mcl_mm.analysis import op_counts
+from benchmarks import op_counts
 from mcl_mm.models.utils.foreach_ema import ForeachCosineEMA
 from mmpretrain.models.utils import CosineEMA
 
@@ -199,7 +199,7 @@ def test_an_mcl_step_with_both_is_bit_equal_to_stock_lars_and_ema():
     online and target weights of mmpretrain's LARS + CosineEMA."""
     from mmengine.registry import init_default_scope
 
-    from mcl_mm.analysis.step_cost import build, load_config, make_batch
+    from benchmarks.step_cost import build, load_config, make_batch
     init_default_scope('mmpretrain')
     MessageHub.get_current_instance().update_info('max_iters', 100)
     states = {}

@@ -7,12 +7,10 @@ import sys
 import pytest
 import torch
 
-from mcl_mm.analysis import (count_aten_ops, jpeg_files, load_config,
-                             make_batch, measure_augment, measure_flops,
-                             measure_models, measure_pipelines,
-                             montage_options, op_counts)
-from mcl_mm.analysis.step_cost import (build, count_flops, precision_config,
-                                       ratios)
+from benchmarks import (count_aten_ops, jpeg_files, load_config, make_batch,
+                        measure_augment, measure_flops, measure_models,
+                        measure_pipelines, montage_options, op_counts)
+from benchmarks.step_cost import build, count_flops, precision_config, ratios
 from conftest import DEMO_CONFIG, IN1K, ROOT
 
 BYOL_R18 = {
@@ -33,7 +31,7 @@ def test_flop_count_of_a_linear_layer_matches_the_formula():
 
 PEAK_CHECK = """
 import sys, time, torch
-from mcl_mm.analysis import PeakMemory
+from benchmarks import PeakMemory
 if sys.argv[1] == 'sampled':  # a /proc that cannot reset the high-water mark
     PeakMemory._reset_high_water_mark = staticmethod(lambda: False)
 with PeakMemory('cpu') as mem:
@@ -51,6 +49,7 @@ def test_peak_memory_sees_an_allocation_inside_only(mode):
     # a fresh process: memory that earlier tests freed but the allocator
     # kept resident would take the block without raising the RSS
     out = subprocess.run([sys.executable, '-c', PEAK_CHECK, mode],
+                         cwd=ROOT,
                          capture_output=True,
                          text=True,
                          check=True).stdout.split()
@@ -92,8 +91,8 @@ def test_levels_option_sets_the_whole_geometry(levels):
     pyramid and the pipeline's copies follow it."""
     cfg = load_config(DEMO_CONFIG, montage_options(levels, 64))
     assembly = cfg.train_dataloader.dataset.pipeline[1]
-    assert assembly.num_levels == levels
-    assert assembly.tile_sizes == [64 // 2**i for i in range(levels)]
+    assert assembly.geometry['resolution'] == 64
+    assert assembly.geometry['scales'] == tuple(2**i for i in range(levels))
     model = build(cfg, 'cpu')[0]
     assert model.head.num_levels == levels == len(model.neck.lateral_convs)
     batch = make_batch(model, 4**(levels - 1), 64)
@@ -278,3 +277,16 @@ def test_precision_settings_follow_the_train_tool():
     assert precision_config(lars, 'amp', 'cpu') == lars
     assert precision_config(ours, 'fp32', 'cuda') == dict(type='OptimWrapper')
     assert precision_config(lars, 'config', 'cuda') == lars
+
+
+def test_load_config_takes_a_mini_transfer_arm():
+    from benchmarks.mini_transfer_arms import arm_config
+    one = load_config('arm:mcl_s1')
+    assert one.model.montage.scales == (1, )
+    # as the runner sees it: the geometry follows the montage
+    assert one.train_dataloader.dataset.pipeline[1].geometry['scales'] == (1, )
+    byol = load_config('arm:byol', {'model.backbone.depth': 34})
+    assert byol.model.type == 'BYOL' and byol.model.backbone.depth == 34
+    assert arm_config('byol').model.backbone.depth == 18
+    with pytest.raises(ValueError, match='unknown mini transfer arm'):
+        load_config('arm:nope')

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mcl_mm.utils.demo_data import (copy_photos, make_jpeg_folder,
-                                    skimage_photos)
+from benchmarks.demo_data import copy_photos, make_jpeg_folder, skimage_photos
 from conftest import DEMO_CONFIG, ROOT
 
 

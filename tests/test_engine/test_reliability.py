@@ -16,7 +16,7 @@ from conftest import DEMO_CONFIG, ROOT
 
 pytestmark = pytest.mark.slow  # subprocess / training runs
 
-TESTS = osp.dirname(osp.abspath(__file__))
+TESTS = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
 def _config(tmp_path, photo_dir, **extra) -> str:

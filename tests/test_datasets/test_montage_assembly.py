@@ -16,8 +16,7 @@ def test_views_per_level_are_independent_and_tile_sized(photo_dir):
     transform = TRANSFORMS.build(
         dict(
             type='MontageAssembly',
-            num_levels=3,
-            tile_sizes=(64, 32, 16),
+            geometry=dict(resolution=64, scales=(1, 2, 4)),
             transforms=[VIEW, VIEW]))
     results = transform(dict(img=imread(path), img_path=path))
     imgs = results['img']
@@ -26,21 +25,35 @@ def test_views_per_level_are_independent_and_tile_sized(photo_dir):
     assert not np.array_equal(imgs[0], imgs[3])
 
 
-def test_without_tile_sizes_every_copy_has_the_pipeline_size():
+def test_full_size_copies_have_the_montage_resolution():
+    # the pipeline's own crop size (64) is replaced by the geometry's
     transform = TRANSFORMS.build(
-        dict(type='MontageAssembly', num_levels=2, transforms=[VIEW, VIEW]))
+        dict(
+            type='MontageAssembly',
+            geometry=dict(resolution=48, scales=(1, 2)),
+            full_size_copies=True,
+            transforms=[VIEW, VIEW]))
     img = np.random.randint(0, 255, (80, 90, 3), np.uint8)
     imgs = transform(dict(img=img))['img']
-    assert len(imgs) == 4 and all(im.shape == (64, 64, 3) for im in imgs)
+    assert len(imgs) == 4 and all(im.shape == (48, 48, 3) for im in imgs)
+    assert transform.tile_sizes is None and not transform.shrink_sources
+
+
+GEOMETRY = dict(resolution=64, scales=(1, 2))
 
 
 @pytest.mark.parametrize('kwargs, match', [
-    (dict(num_levels=0, transforms=[VIEW, VIEW]), 'num_levels must be >= 1'),
-    (dict(num_levels=2, transforms=[VIEW] * 3), '2 view pipelines'),
-    (dict(num_levels=2, transforms=[VIEW, VIEW],
-          tile_sizes=(64, )), 'one size per level'),
-    (dict(num_levels=1, transforms=[VIEW[1:], VIEW[1:]],
-          tile_sizes=(64, )), 'exactly one RandomResizedCrop'),
+    (dict(transforms=[VIEW, VIEW]), 'no geometry.*MontageRunner'),
+    (dict(geometry=dict(resolution=64, scales=()),
+          transforms=[VIEW, VIEW]), 'at least one level'),
+    (dict(
+        geometry=dict(resolution=64, scales=(1, 3)),
+        transforms=[VIEW, VIEW]), 'not divisible by the level-1 scale 3'),
+    (dict(geometry=GEOMETRY, transforms=[VIEW] * 3), '2 view pipelines'),
+    (dict(geometry=dict(scales=(1, 2)),
+          transforms=[VIEW, VIEW]), '`resolution` is missing'),
+    (dict(geometry=GEOMETRY, transforms=[VIEW[1:], VIEW[1:]
+                                         ]), 'exactly one RandomResizedCrop'),
 ])
 def test_bad_arguments_are_named(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -51,8 +64,7 @@ def test_shrunk_sources_keep_crops_at_least_tile_resolution():
     transform = TRANSFORMS.build(
         dict(
             type='MontageAssembly',
-            num_levels=3,
-            tile_sizes=(224, 112, 56),
+            geometry=dict(resolution=224, scales=(1, 2, 4)),
             transforms=[VIEW, VIEW]))
     big = np.random.randint(0, 255, (800, 1000, 3), np.uint8)
     sources = transform._sources(big)
@@ -71,8 +83,7 @@ def test_without_shrinking_levels_crop_from_the_full_image():
     transform = TRANSFORMS.build(
         dict(
             type='MontageAssembly',
-            num_levels=2,
-            tile_sizes=(64, 32),
+            geometry=GEOMETRY,
             shrink_sources=False,
             transforms=[VIEW, VIEW]))
     img = np.random.randint(0, 255, (300, 300, 3), np.uint8)

@@ -8,8 +8,9 @@ import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
 
-from mcl_mm.engine import apply_device_augment, apply_montage_geometry
+from mcl_mm.engine import apply_device_augment
 from mcl_mm.models import default_level_weights
+from mcl_mm.montage import apply_montage_geometry
 from mmpretrain.registry import MODELS
 from conftest import DEMO_CONFIG, ROOT
 

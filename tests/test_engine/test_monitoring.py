@@ -10,6 +10,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from benchmarks.mini_transfer_arms import arm_config
 from mcl_mm.evaluation.dense_probe import (ProbeSet, dense_probe, pixel_miou,
                                            region_knn)
 from mcl_mm.evaluation.probe_model import probe_net_from_file
@@ -105,12 +106,8 @@ def test_offline_probe_rebuilds_mcl_and_byol_checkpoints(coins, tmp_path):
     init_default_scope('mmpretrain')
     torch.manual_seed(0)
     rows = {}
-    for name, path in (('mcl', DEMO_CONFIG),
-                       ('byol',
-                        osp.join(ROOT, 'configs', 'benchmarks',
-                                 'mini_transfer',
-                                 'byol_r18_1xb16-96px-400it_paste.py'))):
-        cfg = Config.fromfile(path)
+    for name, path in (('mcl', DEMO_CONFIG), ('byol', None)):
+        cfg = arm_config('byol') if path is None else Config.fromfile(path)
         model = MODELS.build(cfg.model)
         model.init_weights()
         ckpt = str(tmp_path / f'{name}.pth')
@@ -195,9 +192,7 @@ def test_collapse_hook_logs_a_stock_byol_neck():
 
     from mcl_mm.engine import CollapseMetricsHook
     init_default_scope('mmpretrain')
-    cfg = Config.fromfile(
-        osp.join(ROOT, 'configs', 'benchmarks', 'mini_transfer',
-                 'byol_r18_1xb16-96px-400it_paste.py'))
+    cfg = arm_config('byol')
     model = MODELS.build(cfg.model)
     model.init_weights()
     hub = MessageHub.get_instance('collapse_hook_test')

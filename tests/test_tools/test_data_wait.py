@@ -2,11 +2,12 @@
 import pytest
 from mmengine.config import Config
 
-from mcl_mm.analysis import data_wait
-from mcl_mm.analysis.step_cost import load_config
+from benchmarks import data_wait
+from benchmarks.step_cost import load_config
 
 DEMO = 'configs/mcl/mcl_r18-fpn_1xb16-96px-s3-100it_demo.py'
-BYOL = 'configs/benchmarks/mini_transfer/byol_r18_1xb16-96px-400it_paste.py'
+# the mini transfer's BYOL arm (benchmarks/mini_transfer_arms.py)
+BYOL = 'arm:byol'
 
 
 def test_figures_against_hand_numbers():

@@ -2,8 +2,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mcl_mm.models import (MontageTiler, montages_to_tiles, split_views,
-                           tile_origin, tiles_to_montages, view_index)
+from mcl_mm.models import MontageTiler
+from mcl_mm.montage import (montages_to_tiles, split_views, tile_origin,
+                            tiles_to_montages, view_index)
 
 
 def _levels(batch, resolution, scales, channels=3):
