@@ -2,11 +2,14 @@
 """mcl_mm: Multi-Level Contrastive Learning on OpenMMLab.
 
 Importing the package registers its components in mmpretrain's registries
-and lets mmengine checkpoints load with ``torch.load(weights_only=True)``.
+and lets mmengine checkpoints load with ``torch.load(weights_only=True)``;
+first it turns off mmpretrain's multimodal models where the installed
+transformers cannot import them.
 """
-from .utils import register_safe_globals
+from .utils import disable_incompatible_multimodal, register_safe_globals
 from .version import __version__
 
+disable_incompatible_multimodal()
 register_safe_globals()
 
 from . import augment, datasets, engine, evaluation, models  # noqa: E402,F401

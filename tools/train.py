@@ -15,7 +15,10 @@ the GPU configs) is left out, with a line saying so: mmpretrain's script
 would replace that wrapper with mmengine's ``AmpOptimWrapper``. When a
 rank of a distributed run dies, the others stop at their next collective
 (at the latest after the process group's timeout, ``env_cfg.dist_cfg.
-timeout``) with one line naming the lost ranks.
+timeout``) with one line naming the lost ranks. When mmpretrain's
+optional multimodal models fail to import beside an incompatible
+transformers (``import mcl_mm`` turns them off for the ones it recognises),
+the run ends with one line naming the cause and the fix.
 """
 import argparse
 import datetime
@@ -25,14 +28,55 @@ import re
 import runpy
 import sys
 import time
+import traceback
+from importlib.metadata import PackageNotFoundError, version
 from typing import Optional
 
 import torch
 from mmengine.config import Config
 
-import mcl_mm  # noqa: F401  (registers mcl_mm's components)
-import mmpretrain
-from mcl_mm.engine.hooks import CheckpointSaveError, ResumeError
+#: Where mmpretrain's optional multimodal models live.
+MULTIMODAL_DIR = osp.join('mmpretrain', 'models', 'multimodal', '')
+
+
+def multimodal_import_error(err: BaseException) -> Optional[str]:
+    """The line naming cause and fix when ``err`` was raised while
+    mmpretrain's optional multimodal models were imported (they import
+    transformers, and mmpretrain 1.2.0 imports them beside any
+    ``transformers>=4.28``); None for any other error.
+
+    Args:
+        err (BaseException): The error.
+
+    Returns:
+        str | None: The line, or None.
+    """
+    files = [
+        frame.f_code.co_filename
+        for frame, _ in traceback.walk_tb(err.__traceback__)
+    ]
+    if not any(MULTIMODAL_DIR in f for f in files):
+        return None
+    try:
+        transformers = f'transformers {version("transformers")}'
+    except PackageNotFoundError:
+        transformers = 'the installed transformers'
+    first = f'{type(err).__name__}: {err}'.strip().splitlines()[0][:200]
+    return (f"error: mmpretrain's multimodal models do not import with "
+            f'{transformers} ({first}); mcl_mm does not use them: install '
+            'one they import with (pip install "transformers<5") or '
+            'uninstall transformers')
+
+
+try:
+    import mcl_mm  # noqa: F401  (registers mcl_mm's components)
+except Exception as err:  # noqa: B902 (named below, or raised again)
+    if multimodal_import_error(err) is None:
+        raise
+    sys.exit(multimodal_import_error(err))
+
+import mmpretrain  # noqa: E402
+from mcl_mm.engine.hooks import CheckpointSaveError, ResumeError  # noqa: E402
 
 CPU_DDP_OPTIONS = [
     'env_cfg.dist_cfg.backend=gloo',
@@ -147,3 +191,7 @@ if __name__ == '__main__':
                  f'{torch.distributed.get_world_size()} stopped: '
                  f'{lost_ranks()} ({first}); relaunch with --resume to '
                  'continue from the last checkpoint')
+    except Exception as err:  # noqa: B902 (named below, or raised again)
+        if multimodal_import_error(err) is None:
+            raise
+        sys.exit(multimodal_import_error(err))

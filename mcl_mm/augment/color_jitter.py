@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from kornia.color import hsv_to_rgb, rgb_to_hsv
 
+from ..datasets.transforms.color_jitter import adjust_hue
 from .base import AUGMENTS, LUMA, AugmentSpec, gray
 
 #: The jitter's ops, in the order of its factors and draws.
@@ -147,16 +148,17 @@ class ColorJitterSpec(AugmentSpec):
 
     # ---------------------------------------------------- CPU reference
     def cpu_reference(self, rgb: np.ndarray, **factors) -> np.ndarray:
-        """mmpretrain's ``ColorJitter`` ops (mmcv's, Pillow backend) with
-        ``factors``, by op name, applied in the keywords' order, each
-        rounded and clamped to 8 bits."""
+        """The CPU ``ColorJitter``'s ops (Pillow backend: mmcv's, the hue
+        step :func:`~mcl_mm.datasets.transforms.adjust_hue`, equal to
+        mmcv's on numpy 1) with ``factors``, by op name, applied in the
+        keywords' order, each rounded and clamped to 8 bits."""
         ops = dict(
             brightness=lambda i, f: mmcv.adjust_brightness(
                 i, f, backend='pillow'),
             contrast=lambda i, f: mmcv.adjust_contrast(i, f, backend='pillow'),
             saturation=lambda i, f: mmcv.adjust_color(
                 i, alpha=f, backend='pillow'),
-            hue=lambda i, f: mmcv.adjust_hue(i, f, backend='pillow'))
+            hue=lambda i, f: adjust_hue(i, f, backend='pillow'))
         bgr = np.ascontiguousarray(rgb[..., ::-1])
         for op, factor in factors.items():
             bgr = ops[op](bgr, factor)
