@@ -31,7 +31,8 @@ from mcl_mm.converters.publish import publish
 from mcl_mm.engine.hooks import ResumeError, SafeCheckpointHook
 from conftest import DEMO_CONFIG, ROOT
 
-TESTS = osp.dirname(osp.dirname(osp.abspath(__file__)))
+HERE = osp.dirname(osp.abspath(__file__))
+TESTS = osp.dirname(HERE)
 BALLAST = 1 << 20  # float32 values: checkpoints of about 4 MB
 
 
@@ -121,7 +122,7 @@ def test_a_save_killed_mid_write_leaves_the_previous_checkpoints(tmp_path):
                           cwd=ROOT,
                           env=dict(
                               os.environ,
-                              PYTHONPATH=os.pathsep.join([TESTS, ROOT])),
+                              PYTHONPATH=os.pathsep.join([HERE, TESTS, ROOT])),
                           capture_output=True,
                           text=True,
                           timeout=300)
