@@ -84,7 +84,8 @@ evidence-fidelity: setup
 test: setup
 	$(PY) -m pytest tests -q
 
-# all but the subprocess / training tests (marked slow): under a minute
+# all but the tests marked slow (subprocesses, training, many-config
+# builds): about 4 minutes on 2 cores
 test-fast: setup
 	$(PY) -m pytest tests -q -m "not slow"
 

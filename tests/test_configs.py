@@ -119,6 +119,7 @@ def test_config_parses_within_three_base_levels(path):
     assert base_levels(path) <= MAX_BASE_LEVELS
 
 
+@pytest.mark.slow  # seconds per R50 / Swin model
 @pytest.mark.parametrize('path', CONFIGS, ids=_config_id)
 def test_config_builds_its_model_in_its_default_scope(path):
     """The model as the runner builds it: MontageRunner first gives the

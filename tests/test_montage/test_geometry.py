@@ -124,9 +124,16 @@ OVERRIDDEN = [(path, override) for path in [
     dict(resolution=128, scales=(1, 2, 4, 8))
 ]]
 
+# the demo and the overrides are fast; each R50 / Swin build takes seconds
+SHIPPED = [
+    pytest.param(p, None, marks=() if p == DEMO_CONFIG else pytest.mark.slow)
+    for p in MCL_CONFIGS
+]
+
 
 @pytest.mark.parametrize(
-    'path, override', [(p, None) for p in MCL_CONFIGS] + OVERRIDDEN,
+    'path, override',
+    SHIPPED + OVERRIDDEN,
     ids=lambda x: osp.basename(x) if isinstance(x, str) else str(x))
 def test_cpu_and_device_paths_crop_and_blur_alike(path, override):
     """Both paths give every level the crop size and the blur sigma range

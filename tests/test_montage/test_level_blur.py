@@ -179,6 +179,7 @@ def squares(photo_dir):
     return out
 
 
+@pytest.mark.slow  # 800 draws on each path
 def test_per_level_detail_over_many_draws_is_the_authors(squares):
     """The demo config's own blur (view A: sigma ~ U(0.1, 2.0), p = 1) on
     both paths, on four photos, many draws: each level's tile keeps the
