@@ -17,6 +17,7 @@ line.
 """
 import copy
 import importlib
+import logging
 import os
 import statistics
 import threading
@@ -25,7 +26,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
 from mmengine.config import Config
-from mmengine.logging import MessageHub
+from mmengine.logging import MessageHub, MMLogger
 from mmengine.model import revert_sync_batchnorm
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
@@ -89,6 +90,22 @@ def precision_config(optim_cfg: dict, precision: str, device: str) -> dict:
     return optim_cfg
 
 
+def quiet_init_weights(model: torch.nn.Module) -> None:
+    """``model.init_weights()`` without mmengine's per-parameter report,
+    which it logs at INFO (a line per parameter) when no log file is open.
+
+    Args:
+        model (torch.nn.Module): An mmengine ``BaseModule``.
+    """
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(max(level, logging.WARNING))
+    try:
+        model.init_weights()
+    finally:
+        logger.setLevel(level)
+
+
 def build(cfg: Config,
           device: str,
           precision: str = 'config',
@@ -124,7 +141,7 @@ def build(cfg: Config,
     if channels_last is not None and 'channels_last' in cfg.model:
         cfg.model.channels_last = channels_last
     model = revert_sync_batchnorm(MODELS.build(cfg.model))
-    model.init_weights()
+    quiet_init_weights(model)
     if channels_last and not is_channels_last(model):
         to_channels_last(model)
     model.to(device)

@@ -183,6 +183,8 @@ def test_benchmark_command_line_prints_the_ratios(tmp_path):
                           text=True,
                           timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    # no per-parameter init report (mmengine's "name - torch.Size(...)")
+    assert 'torch.Size(' not in proc.stdout + proc.stderr
     r = json.loads(out.read_text())
     assert r['setup']['levels'] == 3
     assert 'step_time_mcl_over_byol' in proc.stdout
