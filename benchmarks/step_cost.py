@@ -32,9 +32,9 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from torch.utils.flop_counter import FlopCounterMode
 
-from mcl_mm.engine import apply_device_augment
+from mcl_mm.engine import MontageRunner
 from mcl_mm.models.utils import is_channels_last, to_channels_last
-from mcl_mm.montage import apply_montage_geometry, split_views
+from mcl_mm.montage import split_views
 from mmpretrain.registry import MODELS
 from .mini_transfer_arms import arm_config
 from .op_count import op_counts
@@ -46,8 +46,9 @@ ARM_PREFIX = 'arm:'
 def load_config(path: str, options: Optional[dict] = None) -> Config:
     """``Config.fromfile`` that also takes ``package::path`` names and the
     mini transfer's arms (``arm:NAME``: :func:`arm_config`), with
-    ``options`` merged, the montage geometry applied and the photometric
-    steps moved to the device, as :class:`MontageRunner` does."""
+    ``options`` merged and :meth:`MontageRunner.prepare_config` applied
+    (the montage geometry, the photometric steps and, on a GPU, the crops
+    moved to the device), as the runner does."""
     if path.startswith(ARM_PREFIX):
         cfg = arm_config(path[len(ARM_PREFIX):])
     else:
@@ -58,7 +59,7 @@ def load_config(path: str, options: Optional[dict] = None) -> Config:
         cfg = Config.fromfile(path)
     if options:
         cfg.merge_from_dict(options)
-    return apply_device_augment(apply_montage_geometry(cfg))
+    return MontageRunner.prepare_config(cfg)
 
 
 def montage_options(levels: int, resolution: int) -> dict:

@@ -5,7 +5,7 @@ of the fused engine."""
 from .base import (AUGMENTS, AugmentSpec, FusedStage, ViewLayout,
                    build_augment, spec_config_of)
 from .color_jitter import ColorJitterSpec
-from .config import apply_device_augment, split_pipeline
+from .config import apply_device_augment, apply_device_crop, split_pipeline
 from .fused import ColourStage, FusedAugment, stage_signature
 from .gaussian_blur import GaussianBlurSpec, GaussianBlurStage
 from .grayscale import GrayscaleSpec
@@ -14,7 +14,7 @@ from .solarize import SolarizeSpec, SolarizeStage
 __all__ = [
     'AUGMENTS', 'AugmentSpec', 'FusedStage', 'ViewLayout', 'build_augment',
     'spec_config_of', 'ColorJitterSpec', 'apply_device_augment',
-    'split_pipeline', 'ColourStage', 'FusedAugment', 'stage_signature',
-    'GaussianBlurSpec', 'GaussianBlurStage', 'GrayscaleSpec', 'SolarizeSpec',
-    'SolarizeStage'
+    'apply_device_crop', 'split_pipeline', 'ColourStage', 'FusedAugment',
+    'stage_signature', 'GaussianBlurSpec', 'GaussianBlurStage',
+    'GrayscaleSpec', 'SolarizeSpec', 'SolarizeStage'
 ]

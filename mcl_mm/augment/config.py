@@ -1,12 +1,18 @@
 # Copyright (c) mcl_mm contributors. All rights reserved.
-"""The photometric steps of the training pipeline move to the device."""
+"""Steps of the training pipeline move to the device: the photometric ones
+(:func:`apply_device_augment`), then the crops (:func:`apply_device_crop`).
+"""
 from typing import List, Optional, Tuple
 
+import torch
 from mmengine.config import Config
 from mmengine.logging import print_log
 
-from ..montage import assemblies
+from ..montage import PILLOW_FILTERS, assemblies, find_steps
 from .base import spec_config_of
+
+CROP_TYPES = ('RandomResizedCrop', 'mmpretrain.RandomResizedCrop')
+PACK_TYPES = ('PackInputs', 'mmpretrain.PackInputs')
 
 
 def _data_preprocessor(cfg: Config) -> Optional[dict]:
@@ -103,5 +109,85 @@ def apply_device_augment(cfg: Config) -> Config:
     print_log(
         'photometric view augmentation on the device: ' +
         '; '.join(', '.join(t['type'] for t in p) for p in augments),
+        logger='current')
+    return cfg
+
+
+def _crop_interpolation(pipeline: List[dict]) -> str:
+    """The filter of a view pipeline's crop (mmpretrain's default:
+    bilinear)."""
+    crops = [t for t in pipeline if t.get('type') in CROP_TYPES]
+    name = crops[0].get('interpolation', 'bilinear') if crops else 'bilinear'
+    if name not in PILLOW_FILTERS:
+        raise ValueError(
+            f'RandomResizedCrop(interpolation={name!r}) cannot be cut on '
+            f'the device (Pillow filters: {sorted(PILLOW_FILTERS)}); set '
+            'model.data_preprocessor.crop_on_device=False')
+    return name
+
+
+def apply_device_crop(cfg: Config) -> Config:
+    """Cut the views' crops on the device when training on a GPU.
+
+    ``model.data_preprocessor.crop_on_device`` (``'auto'``: when CUDA is
+    available and ``augment_on_device`` is set) is resolved to True or
+    False. When True, every MontageAssembly of the training pipeline only
+    draws the crop boxes (``crop_on_device=True``), ``PackInputs`` carries
+    them (``algorithm_keys`` gets ``crop_boxes``), the loader collates the
+    images of different sizes as a list (mmengine's ``pseudo_collate``) and
+    the preprocessor gets each view pipeline's crop interpolation and the
+    assembly's ``full_size_copies``. Run it after
+    :func:`apply_device_augment`: the crop leaves a pipeline whose
+    photometric steps have moved.
+
+    Args:
+        cfg (Config): A training config; changed in place.
+
+    Returns:
+        Config: ``cfg``.
+
+    Raises:
+        ValueError: If ``crop_on_device`` is neither ``'auto'`` nor a
+            bool, is True without ``augment_on_device``, or a crop's
+            interpolation has no Pillow filter.
+    """
+    pre = _data_preprocessor(cfg)
+    if not pre or pre.get('type') != 'MontageDataPreprocessor':
+        return cfg
+    wanted = pre.get('crop_on_device', 'auto')
+    on_device = pre.get('augment_on_device', True)
+    if wanted == 'auto':
+        wanted = on_device and torch.cuda.is_available()
+    elif not isinstance(wanted, bool):
+        raise ValueError(
+            'model.data_preprocessor.crop_on_device: expected "auto", True '
+            f'or False, got {wanted!r}')
+    elif wanted and not on_device:
+        raise ValueError(
+            'model.data_preprocessor.crop_on_device=True needs '
+            'augment_on_device=True: the photometric steps follow the crop')
+    found = assemblies(cfg.get('train_dataloader'))
+    if not (wanted and found):
+        cfg.model['data_preprocessor'] = dict(pre, crop_on_device=False)
+        return cfg
+    for assembly in found:
+        assembly['crop_on_device'] = True
+    pre = dict(
+        pre,
+        crop_on_device=True,
+        crop_interpolation=[
+            _crop_interpolation(p) for p in found[0]['transforms']
+        ],
+        full_size_copies=found[0].get('full_size_copies', False))
+    cfg.model['data_preprocessor'] = pre
+    for pack in find_steps(cfg.train_dataloader, PACK_TYPES):
+        keys = list(pack.get('algorithm_keys', ()))
+        pack['algorithm_keys'] = keys + ['crop_boxes'] * ('crop_boxes'
+                                                          not in keys)
+    cfg.train_dataloader['collate_fn'] = dict(type='pseudo_collate')
+    print_log(
+        'crops on the device: the data workers decode and draw the crop '
+        'boxes; the preprocessor cuts them with Pillow\'s '
+        f'{"/".join(dict.fromkeys(pre["crop_interpolation"]))} filter',
         logger='current')
     return cfg

@@ -1,6 +1,6 @@
 # Copyright (c) mcl_mm contributors. All rights reserved.
 """The training pipeline takes its geometry from ``model.montage``."""
-from typing import Any, List
+from typing import Any, List, Sequence
 
 from mmengine.config import Config
 from mmengine.logging import print_log
@@ -14,6 +14,27 @@ _RETIRED = dict(
     tile_sizes='model.montage (full_size_copies=True for full-size copies)')
 
 
+def find_steps(node: Any, types: Sequence[str]) -> List[dict]:
+    """Every config of one of ``types`` under ``node`` (any dataset
+    wrapper, any nesting).
+
+    Args:
+        node (Any): A config node, e.g. ``cfg.train_dataloader``.
+        types (Sequence[str]): The ``type`` values to find.
+
+    Returns:
+        List[dict]: The configs found, in place.
+    """
+    if isinstance(node, dict):
+        found = [node] if node.get('type') in types else []
+        for value in node.values():
+            found += find_steps(value, types)
+        return found
+    if isinstance(node, (list, tuple)):
+        return [t for value in node for t in find_steps(value, types)]
+    return []
+
+
 def assemblies(node: Any) -> List[dict]:
     """Every MontageAssembly config under ``node`` (any dataset wrapper).
 
@@ -23,14 +44,7 @@ def assemblies(node: Any) -> List[dict]:
     Returns:
         List[dict]: The MontageAssembly configs, in place.
     """
-    if isinstance(node, dict):
-        found = [node] if node.get('type') in ASSEMBLY_TYPES else []
-        for value in node.values():
-            found += assemblies(value)
-        return found
-    if isinstance(node, (list, tuple)):
-        return [t for value in node for t in assemblies(value)]
-    return []
+    return find_steps(node, ASSEMBLY_TYPES)
 
 
 def apply_montage_geometry(cfg: Config) -> Config:

@@ -10,14 +10,15 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 from mmcv.transforms import Compose
 from mmengine.config import Config
 from PIL import Image
 
 from mcl_mm.datasets import BadImageError, ImageFolder, decode_image
 from mcl_mm.datasets.dataset_check import check_images, dataset_files, summary
-from mcl_mm.montage import apply_montage_geometry
-from mmpretrain.registry import TRANSFORMS
+from mcl_mm.engine import MontageRunner
+from mmpretrain.registry import MODELS, TRANSFORMS
 from conftest import DEMO_CONFIG, ROOT
 
 VIEWS = [(3, 96, 96), (3, 48, 48), (3, 24, 24)] * 2
@@ -85,11 +86,23 @@ def odd(tmp_path_factory, photo_dir):
     return make_odd_files(str(tmp_path_factory.mktemp('odd')), photo_dir)
 
 
-def _pipeline(skip_bad):
-    cfg = apply_montage_geometry(Config.fromfile(DEMO_CONFIG))
+def _pipeline(skip_bad, crop_on_device=False):
+    cfg = Config.fromfile(DEMO_CONFIG)
+    cfg.merge_from_dict(
+        {'model.data_preprocessor.crop_on_device': crop_on_device})
+    cfg = MontageRunner.prepare_config(cfg)
     pipeline = cfg.train_dataloader.dataset.pipeline
     pipeline[0] = dict(type='LoadImageChecked', skip_bad=skip_bad)
     return Compose([TRANSFORMS.build(t) for t in pipeline])
+
+
+@pytest.fixture(scope='module')
+def demo_preprocessor():
+    """The demo model's preprocessor, which cuts device crops."""
+    cfg = Config.fromfile(DEMO_CONFIG)
+    cfg.merge_from_dict({'model.data_preprocessor.crop_on_device': True})
+    cfg = MontageRunner.prepare_config(cfg)
+    return MODELS.build(cfg.model).data_preprocessor
 
 
 @pytest.mark.parametrize('name', [
@@ -97,9 +110,18 @@ def _pipeline(skip_bad):
     'onebit.png', 'rotated.jpg', 'cmyk.jpg', 'tiny.png', 'strip.png',
     'large.jpg'
 ])
-def test_odd_files_give_the_views(odd, name):
+def test_odd_files_give_the_views(odd, name, demo_preprocessor):
     views = _pipeline(skip_bad=False)(dict(img_path=odd[name]))['inputs']
     assert [tuple(v.shape) for v in views] == VIEWS
+    # crops on the device: the worker decodes as above and draws the boxes
+    packed = _pipeline(False, True)(dict(img_path=odd[name]))
+    image, sample = packed['inputs'], packed['data_samples']
+    assert image.dtype == torch.uint8 and image.shape[0] == 3
+    assert max(image.shape[1:]) <= 4 * 96  # large.jpg: 384 x 288
+    views = demo_preprocessor.crop([image],
+                                   demo_preprocessor.crop_boxes([sample],
+                                                                image.device))
+    assert [tuple(v.shape[1:]) for v in views] == VIEWS
 
 
 @pytest.mark.parametrize('name', sorted(BAD))
@@ -125,6 +147,19 @@ def test_decoding_follows_orientation_frames_and_colours(odd, photo_dir):
     for name in ('rgba.png', 'palette.png', 'onebit.png', 'cmyk.jpg'):
         img = decode_image(odd[name])
         assert img.dtype == np.uint8 and img.shape == (90, 120, 3), name
+
+
+def test_jpeg_decoding_is_pillows(photo_dir, tmp_path):
+    """The workers' decoder (OpenCV) against the authors' (Pillow) on real
+    photos saved as JPEG (the fidelity table's decoder row)."""
+    for i, path in enumerate(sorted(glob.glob(osp.join(photo_dir, '*.png')))):
+        name = str(tmp_path / f'{i}.jpg')
+        Image.open(path).convert('RGB').save(name, quality=90)
+        ours = decode_image(name)[..., ::-1].astype(int)
+        with Image.open(name) as img:
+            theirs = np.asarray(img.convert('RGB')).astype(int)
+        diff = np.abs(ours - theirs)
+        assert diff.mean() < 0.5 and diff.max() <= 2, path
 
 
 def test_image_folder_reads_more_formats_and_names_the_rest(

@@ -1,6 +1,6 @@
 """A level's blur equals the authors' (blur the full-size copy, then shrink
-it) on both paths: the device path (MontageDataPreprocessor) and the CPU
-path (MontageAssembly)."""
+it) on every path: the device path (MontageDataPreprocessor), the CPU path
+(MontageAssembly) and the device path with its crops cut on the device."""
 import copy
 import glob
 import os.path as osp
@@ -94,6 +94,45 @@ def _device_levels(square,
     ]
     assert views[0].equal(x)
     return [v[0].permute(1, 2, 0).numpy() for v in pre.augment(views)]
+
+
+def _crop_levels(square, blur=None, blur_per_level: bool = True):
+    """The crops cut on the device (the worker draws the boxes of the whole
+    image), then ``blur`` on the device, fused."""
+    geometry = dict(resolution=FULL, scales=SCALES)
+    assembly = TRANSFORMS.build(
+        dict(
+            type='MontageAssembly',
+            geometry=geometry,
+            crop_on_device=True,
+            transforms=[
+                _whole_image_pipeline(dict(type='RandomFlip', prob=0.))
+            ]))
+    boxes = torch.from_numpy(assembly.draw_boxes(square))[None]
+    pre = MODELS.build(
+        dict(
+            type='MontageDataPreprocessor',
+            geometry=geometry,
+            blur_per_level=blur_per_level,
+            augments=[[blur]] if blur else []))
+    image = torch.from_numpy(square.copy()).permute(2, 0, 1)
+    views = pre.augment(pre.crop([image], boxes))
+    return [v[0].permute(1, 2, 0).numpy() for v in views]
+
+
+@pytest.mark.parametrize('sigma', [1.2, 2.0])
+def test_device_crop_level_blur_is_blur_then_shrink(square, sigma):
+    blur = dict(type='GaussianBlur', magnitude_range=(sigma, sigma), prob=1.)
+    blurred = _pillow_blur(square, sigma)
+    # the device crop's own resampling of the blurred full-size copy
+    reference = _crop_levels(blurred)
+    ours = _crop_levels(square, blur)
+    old = _crop_levels(square, blur, blur_per_level=False)
+    assert _mad(ours[0], blurred.astype(np.float32)) < 0.5
+    for level in range(1, len(SCALES)):
+        mad = _mad(ours[level], reference[level])
+        assert mad < CPU_TOLERANCE, (level, sigma)
+        assert _mad(old[level], reference[level]) > max(CPU_TOLERANCE, 2 * mad)
 
 
 def _mad(a: np.ndarray, b: np.ndarray) -> float:

@@ -166,6 +166,41 @@ def test_data_profile_splits_pipeline_time_by_transform():
         assert name not in mcl, name
 
 
+def test_data_profile_splits_a_workers_time_by_stage():
+    """One worker's stages: the CPU path crops and resizes every view,
+    the device-crop path only decodes and draws the boxes, and each hands
+    its batches over (collate, pickling)."""
+    files = jpeg_files(None)[:4]
+    options = montage_options(3, 224)
+    configs = dict(
+        MCL=load_config(
+            DEMO_CONFIG,
+            dict(options, **{'model.data_preprocessor.crop_on_device':
+                             False})),
+        MCL_device_crop=load_config(
+            DEMO_CONFIG,
+            dict(options, **{'model.data_preprocessor.crop_on_device': True})),
+        BYOL=load_config(BYOL, BYOL_R18))
+    r = measure_pipelines(configs, files, rounds=1, profile=True, batch_size=2)
+    assert set(r['ratios']) == {
+        'data_images_per_s_mcl_over_byol',
+        'data_images_per_s_mcl_device_crop_over_byol'
+    }
+    stages = r['profile_stages_ms_per_image']
+    for name in configs:
+        for stage in ('read file', 'decode', 'pack to tensors', 'collate',
+                      'pickle to main process'):
+            assert stages[name][stage] > 0, (name, stage)
+    assert stages['MCL']['crop and resize'] > 0
+    assert stages['BYOL']['crop and resize'] > 0
+    device = stages['MCL_device_crop']
+    assert 'crop and resize' not in device and device['draw crop boxes'] > 0
+    assert 'draw crop boxes' not in stages['MCL']
+    calls = r['profile_calls_per_image']
+    assert calls['MCL']['RandomResizedCrop'] == 6  # 2 views x 3 levels
+    assert 'RandomResizedCrop' not in calls['MCL_device_crop']
+
+
 @pytest.mark.slow
 def test_benchmark_command_line_prints_the_ratios(tmp_path):
     out = tmp_path / 'bench.json'

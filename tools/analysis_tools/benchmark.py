@@ -21,8 +21,11 @@ forward GFLOPs per image of MCL, MCL in the authors' forward and BYOL, and
 their ratios (one step each); ``--forward-only`` counts the loss forwards
 alone, in the memory of one forward (224 px on a small CPU machine).
 
-``--mode data`` measures the two training pipelines alone instead: images/s
-of one worker (one process) on real JPEG files, rounds interleaved.
+``--mode data`` measures the training data alone instead: images/s of one
+data worker (one process: the pipeline, the collate and the pickling to
+the main process) on real JPEG files, rounds interleaved, for MCL with its
+crops on the CPU (``MCL``), MCL with its crops on the device (``MCL_device_
+crop``: the workers only decode and draw the crop boxes) and BYOL.
 
 ``--mode augment`` measures one call of MCL's device augments alone
 (:mod:`benchmarks.augment_cost`): the aten ops it dispatches and its
@@ -37,8 +40,10 @@ workers (the configs' pipelines, optimisers and preprocessors, as
 
 ``--profile`` adds where the time goes: the top ops of one training step of
 each model (torch.profiler, self time) or, in data mode, the milliseconds
-per image spent in each transform class (cProfile, cumulative: wrappers
-such as MontageAssembly or RandomApply include what they call).
+per image spent in each worker stage (decode, crop and resize, shrink,
+flip, copies, collate, pickling...) and each transform class (cProfile,
+cumulative: wrappers such as MontageAssembly or RandomApply include what
+they call).
 
 ``--precision amp`` trains each as ``tools/train.py --amp`` would (stock
 BYOL in float16 AMP; MCL in its config's mixed precision), ``fp32`` both in
@@ -76,6 +81,7 @@ from benchmarks import (jpeg_files, load_config, measure_augment,
 COMPILED = dict(none=(), mcl=('MCL', ), both=('MCL', 'BYOL'))
 MCL_CONFIG = 'configs/mcl/mcl_r50-fpn_32xb128-amp-coslr-100e_in1k.py'
 BYOL_CONFIG = 'mmpretrain::byol/byol_resnet50_16xb256-coslr-200e_in1k.py'
+CROP_ON_DEVICE = 'model.data_preprocessor.crop_on_device'
 
 
 def parse_args():
@@ -257,8 +263,14 @@ def main():
                                     args.warmup, args.batch_size,
                                     args.precision)
     else:
+        configs = dict(
+            MCL=load_config(args.mcl,
+                            dict(mcl_options, **{CROP_ON_DEVICE: False})),
+            MCL_device_crop=load_config(
+                args.mcl, dict(mcl_options, **{CROP_ON_DEVICE: True})),
+            BYOL=configs['BYOL'])
         results = measure_pipelines(configs, jpeg_files(args.data_dir),
-                                    args.rounds, args.profile)
+                                    args.rounds, args.profile, args.batch_size)
     results['setup'] = dict(
         device=(torch.cuda.get_device_name() if args.device.startswith('cuda')
                 else f'cpu ({torch.get_num_threads()} threads)'),
@@ -299,15 +311,23 @@ def main():
             print(f'{name} skipped steps (mixed precision): ' +
                   ('not counted' if skipped is None else str(skipped)))
     else:
-        print(f"pipelines on {results['files']} JPEG files, one worker:")
-        for name in ('MCL', 'BYOL'):
-            print(f"{name:<12}"
+        print(f"one data worker on {results['files']} JPEG files "
+              f"(pipeline, collate per {results['batch_size']}, pickling):")
+        for name in ('MCL', 'MCL_device_crop', 'BYOL'):
+            print(f"{name:<16}"
                   f"{results[name]['images_per_s_per_worker']:>9.1f} img/s")
     for key, value in results['ratios'].items():
         print(f'{key}: {value:.3f}')
     for name, table in results.get('profile_tables', {}).items():
         print(f'{name}: one training step, top ops by self time')
         print(table)
+    stages = results.get('profile_stages_ms_per_image', {})
+    if stages:
+        names = list(stages)
+        print('worker stages, ms per image: ' + ', '.join(names))
+        for stage in dict.fromkeys(k for v in stages.values() for k in v):
+            print(f'  {stage:<24}' +
+                  ''.join(f'{stages[n].get(stage, 0.):>9.2f}' for n in names))
     for name, per_class in results.get('profile_ms_per_image', {}).items():
         print(f'{name} pipeline, ms per image in each transform class '
               '(cumulative):')

@@ -4,9 +4,9 @@ from typing import List, Optional
 
 import cv2
 import numpy as np
-from mmcv.transforms import Compose
+from mmcv.transforms import Compose, RandomFlip
 
-from mmpretrain.datasets.transforms import MultiView
+from mmpretrain.datasets.transforms import MultiView, RandomResizedCrop
 from mmpretrain.registry import TRANSFORMS
 from ...augment import AUGMENTS
 from ...montage import MontageGeometry, view_index
@@ -76,6 +76,21 @@ class MontageAssembly(MultiView):
             full-size copy blurred and then shrunk, the authors' order.
             False blurs every level with the full-size radii in its own
             pixels. Defaults to True.
+        crop_on_device (bool): Whether the crops are cut on the device
+            (:class:`MontageDataPreprocessor`): the worker only decodes,
+            draws every view's crop box and flip (the same draws, in the
+            same order, as the crops here) and passes the image once with
+            ``crop_boxes`` (``x, y, w, h, flipped`` per view, in
+            :func:`view_index` order). Each view pipeline must then be a
+            ``RandomResizedCrop`` and an optional horizontal
+            ``RandomFlip``; :class:`MontageRunner` sets this on a GPU.
+            Defaults to False.
+        max_source_side (int, optional): With ``crop_on_device``, an image
+            whose longer side exceeds this is first shrunk to it (area
+            interpolation), which bounds the device's padded batch; the
+            boxes are drawn on the shrunk image. Defaults to 4 x the montage
+            resolution, which leaves the 500 px images of ImageNet and the
+            640 px images of COCO as they are at 224 px.
     """
 
     def __init__(self,
@@ -83,7 +98,9 @@ class MontageAssembly(MultiView):
                  geometry: Optional[dict] = None,
                  full_size_copies: bool = False,
                  shrink_sources: bool = True,
-                 blur_per_level: bool = True) -> None:
+                 blur_per_level: bool = True,
+                 crop_on_device: bool = False,
+                 max_source_side: Optional[int] = None) -> None:
         if geometry is None:
             raise ValueError(
                 'MontageAssembly: no geometry: run the config with '
@@ -111,6 +128,11 @@ class MontageAssembly(MultiView):
                 views[view_index(p, level, num_levels)] = Compose(
                     self._crop_to(pipeline, size, blur))
         self.transforms = views
+        self.crop_on_device = crop_on_device
+        self.max_source_side = max_source_side or \
+            4 * self.geometry.resolution
+        self._box_draws = [self._box_steps(v) for v in views] \
+            if crop_on_device else []
 
     @property
     def tile_sizes(self) -> Optional[List[int]]:
@@ -136,6 +158,55 @@ class MontageAssembly(MultiView):
         crops[0]['scale'] = size
         return _scaled_steps(pipeline, blur_scale)
 
+    @staticmethod
+    def _box_steps(view: Compose) -> tuple:
+        """The crop and the horizontal flip (or None) of a view pipeline
+        whose crops are cut on the device."""
+        steps = list(view.transforms)
+        crop = steps.pop(0) if steps else None
+        flip = steps.pop(0) if steps and isinstance(steps[0],
+                                                    RandomFlip) else None
+        if not isinstance(crop, RandomResizedCrop) or steps or (
+                flip is not None and flip.direction != 'horizontal'):
+            raise ValueError(
+                'MontageAssembly(crop_on_device=True): a view pipeline must '
+                'be a RandomResizedCrop and an optional horizontal '
+                f'RandomFlip once the photometric steps left it, got '
+                f'{[type(t).__name__ for t in view.transforms]}; set '
+                'model.data_preprocessor.crop_on_device=False to crop on '
+                'the CPU')
+        return crop, flip
+
+    def draw_boxes(self, img: np.ndarray) -> np.ndarray:
+        """Every view's crop box and flip, drawn as the CPU crops draw them.
+
+        Args:
+            img (np.ndarray): The image the boxes are drawn on.
+
+        Returns:
+            np.ndarray: ``(views, 5)`` float32 rows ``x, y, w, h,
+            flipped``, in :func:`view_index` order.
+        """
+        boxes = np.zeros((len(self.transforms), 5), np.float32)
+        for p in range(len(self.num_views)):  # the CPU path's order
+            for level in range(self.num_levels):
+                k = view_index(p, level, self.num_levels)
+                crop, flip = self._box_draws[k]
+                top, left, height, width = crop.rand_crop_params(img)
+                flipped = flip is not None and \
+                    flip._choose_direction() is not None
+                boxes[k] = left, top, width, height, flipped
+        return boxes
+
+    def _bounded(self, img: np.ndarray) -> np.ndarray:
+        """``img`` shrunk to ``max_source_side`` when it is longer."""
+        h, w = img.shape[:2]
+        factor = max(h, w) / self.max_source_side
+        if factor <= 1:
+            return img
+        size = (max(1, round(w / factor)), max(1, round(h / factor)))
+        return cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+
     def _sources(self, img: np.ndarray) -> List[np.ndarray]:
         """The image each level crops from (see ``shrink_sources``); each
         shrunk source is made from the previous, smaller-by-less one."""
@@ -160,8 +231,15 @@ class MontageAssembly(MultiView):
 
         Returns:
             dict: ``results`` with ``img`` the list of views, in
-            :func:`view_index` order.
+            :func:`view_index` order; with ``crop_on_device`` the image
+            (shrunk to ``max_source_side``) and its ``crop_boxes``.
         """
+        if self.crop_on_device:
+            img = self._bounded(results['img'])
+            results['img'] = img
+            results['img_shape'] = img.shape[:2]
+            results['crop_boxes'] = self.draw_boxes(img)
+            return results
         if self.shrink_sources:
             sources = self._sources(results['img'])
         else:
@@ -185,4 +263,5 @@ class MontageAssembly(MultiView):
                 f'crop_sizes={self.crop_sizes}, full_size_copies='
                 f'{self.full_size_copies}, shrink_sources='
                 f'{self.shrink_sources}, blur_per_level='
-                f'{self.blur_per_level}, views=[{views}])')
+                f'{self.blur_per_level}, crop_on_device='
+                f'{self.crop_on_device}, views=[{views}])')

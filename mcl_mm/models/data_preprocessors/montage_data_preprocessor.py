@@ -1,13 +1,15 @@
 # Copyright (c) mcl_mm contributors. All rights reserved.
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Union
 
+import numpy as np
 import torch
+from mmengine.model.utils import stack_batch
 from torch import nn
 
 from mmpretrain.models.utils import SelfSupDataPreprocessor
 from mmpretrain.registry import MODELS
 from ...augment import FusedAugment, build_augment, stage_signature
-from ...montage import MontageGeometry, split_views, view_index
+from ...montage import MontageGeometry, resized_crops, split_views, view_index
 
 
 @MODELS.register_module()
@@ -34,6 +36,15 @@ class MontageDataPreprocessor(SelfSupDataPreprocessor):
     (:meth:`mcl_mm.augment.AugmentSpec.forward`: Pillow's HSV hue,
     kornia's sampled Gaussian, a clamp after every op).
 
+    On a GPU (``crop_on_device``), the crops are cut here too: the CPU
+    workers decode each image once and draw every view's crop box and flip
+    (``MontageAssembly(crop_on_device=True)``, the same draws as their
+    crops); this pads the batch's images, then cuts and resizes all boxes
+    of a level in one batched op (:func:`mcl_mm.montage.resized_crops`:
+    Pillow's antialiased filter of the view pipeline's
+    ``RandomResizedCrop``, rounded to 8-bit levels) before the photometric
+    steps.
+
     Blur radii are in pixels of a ``resolution``-sized view: a level whose
     copies are smaller (cropped straight to their tile size, the
     ``MontageAssembly`` default) is blurred in proportion, as the full-size
@@ -57,6 +68,18 @@ class MontageDataPreprocessor(SelfSupDataPreprocessor):
         geometry (dict, optional): The montage geometry (see above). A
             preprocessor built on its own takes its first level's copies
             as ``resolution``-sized. Defaults to None.
+        crop_on_device (bool | str): Whether the crops are cut here (see
+            above): ``'auto'`` when training on a GPU with
+            ``augment_on_device``. :class:`MontageRunner` resolves it and
+            sets the training pipeline up for it. Defaults to ``'auto'``.
+        crop_interpolation (str | Sequence[str]): Per view pipeline, the
+            Pillow filter of its crop (the ``RandomResizedCrop``'s
+            ``interpolation``, copied by :class:`MontageRunner`). Defaults
+            to ``'bicubic'``.
+        full_size_copies (bool): Whether every level's copy is cut at the
+            montage resolution (``MontageAssembly``'s switch, copied by
+            :class:`MontageRunner`) instead of its tile size. Defaults to
+            False.
         **kwargs: ``SelfSupDataPreprocessor``'s arguments.
     """
 
@@ -66,8 +89,15 @@ class MontageDataPreprocessor(SelfSupDataPreprocessor):
                  blur_per_level: bool = True,
                  fuse_augments: bool = True,
                  geometry: Optional[dict] = None,
+                 crop_on_device: Union[bool, str] = 'auto',
+                 crop_interpolation: Union[str, Sequence[str]] = 'bicubic',
+                 full_size_copies: bool = False,
                  **kwargs) -> None:
         super().__init__(**kwargs)
+        self.crop_on_device = crop_on_device
+        self.crop_interpolation = [crop_interpolation] if isinstance(
+            crop_interpolation, str) else list(crop_interpolation)
+        self.full_size_copies = full_size_copies
         self.geometry = None if geometry is None else \
             MontageGeometry.from_cfg(geometry)
         self.augment_on_device = augment_on_device
@@ -155,6 +185,61 @@ class MontageDataPreprocessor(SelfSupDataPreprocessor):
                     out[view_index(p, level, len(levels[p]))] = next(done)
         return out
 
+    def crop(self, images: List[torch.Tensor],
+             boxes: torch.Tensor) -> List[torch.Tensor]:
+        """Cut every view's crop from the batch's images.
+
+        Args:
+            images (List[torch.Tensor]): One ``(3, H, W)`` image per sample,
+                any sizes.
+            boxes (torch.Tensor): ``(B, V, 5)`` crop boxes and flips in
+                :func:`view_index` order (``MontageAssembly.draw_boxes``).
+
+        Returns:
+            List[torch.Tensor]: The ``V`` view batches, float grey levels
+            in [0, 255], each level's copies at its crop size.
+        """
+        if self.geometry is None:
+            raise ValueError(
+                'MontageDataPreprocessor: crop boxes arrived but no '
+                'geometry is set: build it through a montage model')
+        sizes = self.geometry.crop_sizes(self.full_size_copies)
+        levels = len(sizes)
+        pipelines = boxes.size(1) // levels
+        interpolation = self.crop_interpolation
+        if len(interpolation) == 1:
+            interpolation = interpolation * pipelines
+        if boxes.size(1) != pipelines * levels or \
+                len(interpolation) != pipelines:
+            raise ValueError(
+                f'MontageDataPreprocessor: {boxes.size(1)} crop boxes per '
+                f'image for {levels} levels and crop interpolations '
+                f'{self.crop_interpolation}: expected one box per level and '
+                'view pipeline, one interpolation per pipeline')
+        batch = stack_batch(images)
+        views: List[torch.Tensor] = [None] * boxes.size(1)
+        for level, size in enumerate(sizes):
+            for name in dict.fromkeys(interpolation):  # same filter batched
+                index = [
+                    view_index(p, level, levels) for p in range(pipelines)
+                    if interpolation[p] == name
+                ]
+                crops = resized_crops(batch, boxes[:, index], size, name)
+                for j, k in enumerate(index):
+                    views[k] = crops[:, j]
+        return views
+
+    @staticmethod
+    def crop_boxes(samples: Optional[list],
+                   device: torch.device) -> Optional[torch.Tensor]:
+        """The samples' ``crop_boxes`` as one ``(B, V, 5)`` tensor, or None
+        when the views arrive cut."""
+        if not samples or 'crop_boxes' not in samples[0]:
+            return None
+        return torch.as_tensor(
+            np.stack([np.asarray(s.crop_boxes) for s in samples]),
+            device=device)
+
     @torch.compiler.disable
     def _cast_samples(self, samples: Optional[list]) -> Optional[list]:
         """``cast_data`` of the data samples, which ``torch.compile`` does
@@ -166,7 +251,8 @@ class MontageDataPreprocessor(SelfSupDataPreprocessor):
         """Cast to the device, RGB float, augment (training), normalise.
 
         Args:
-            data (dict): ``inputs`` (a list of uint8 view batches) and
+            data (dict): ``inputs`` (a list of uint8 view batches, or of
+                images when the samples carry ``crop_boxes``) and
                 ``data_samples``.
             training (bool): Whether to augment.
 
@@ -179,6 +265,9 @@ class MontageDataPreprocessor(SelfSupDataPreprocessor):
         if not isinstance(inputs, list):
             raise ValueError('MontageDataPreprocessor expects a list of '
                              'view batches (MontageAssembly)')
+        boxes = self.crop_boxes(samples, inputs[0].device)
+        if boxes is not None:
+            inputs = self.crop(inputs, boxes)
         if training:
             views = self.augment(inputs, self._channel_conversion)
         else:
