@@ -8,13 +8,15 @@ import importlib.util
 import os.path as osp
 from typing import List
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import MODELS, DefaultScope
 
-from mcl_mm.engine.runners.montage_runner import (apply_device_augment,
-                                                  apply_montage_geometry)
+from mcl_mm.engine import MontageRunner
+from mcl_mm.montage import assemblies
+from mmpretrain.registry import TRANSFORMS
 from conftest import ROOT
 
 MAX_BASE_LEVELS = 3
@@ -119,17 +121,42 @@ def test_config_parses_within_three_base_levels(path):
     assert base_levels(path) <= MAX_BASE_LEVELS
 
 
+MONTAGE_CONFIGS = [
+    p for p in CONFIGS
+    if Config.fromfile(p).get('runner_type') == 'MontageRunner'
+]
+
+
+@pytest.mark.parametrize('path', MONTAGE_CONFIGS, ids=_config_id)
+def test_montage_config_crops_on_a_gpu(path):
+    """Every montage config as the runner prepares it on a GPU
+    (``crop_on_device`` forced on, as ``'auto'`` resolves there): its
+    assemblies build and draw boxes, its loader collates a list."""
+    cfg = Config.fromfile(path)
+    cfg.merge_from_dict({'model.data_preprocessor.crop_on_device': True})
+    cfg = MontageRunner.prepare_config(cfg)
+    assert cfg.model.data_preprocessor.crop_on_device is True
+    assert cfg.train_dataloader.collate_fn.type == 'pseudo_collate'
+    found = assemblies(cfg.train_dataloader)
+    assert found
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        for assembly in found:
+            built = TRANSFORMS.build(assembly)
+            boxes = built.draw_boxes(np.zeros((375, 500, 3), np.uint8))
+            assert boxes.shape == (len(built.transforms), 5)
+
+
 @pytest.mark.slow  # seconds per R50 / Swin model
 @pytest.mark.parametrize('path', CONFIGS, ids=_config_id)
 def test_config_builds_its_model_in_its_default_scope(path):
     """The model as the runner builds it: MontageRunner first gives the
-    pipeline the montage geometry and moves the photometric steps to the
-    device; mmengine's Runner then adds the top-level data preprocessor and
-    builds in the config's default scope. Weights are not initialised (no
-    pre-trained files are read)."""
+    pipeline the montage geometry and moves the photometric steps (and on
+    a GPU the crops) to the device; mmengine's Runner then adds the
+    top-level data preprocessor and builds in the config's default scope.
+    Weights are not initialised (no pre-trained files are read)."""
     cfg = Config.fromfile(path)
     if cfg.get('runner_type') == 'MontageRunner':
-        cfg = apply_device_augment(apply_montage_geometry(cfg))
+        cfg = MontageRunner.prepare_config(cfg)
     model_cfg = copy.deepcopy(cfg.model)
     if cfg.get('data_preprocessor') is not None:
         model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)

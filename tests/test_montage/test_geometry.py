@@ -71,10 +71,9 @@ def _sizes_and_blur(cfg: Config, on_device: bool):
         ]
         if on_device:
             assert not any(_blurs(v.transforms) for v in views)
-            blur = [
-                t for t in cfg.model.data_preprocessor.augments[p]
-                if t['type'] == 'GaussianBlur'
-            ]
+            # a config without photometric steps moves none
+            augments = cfg.model.data_preprocessor.get('augments') or [[]]
+            blur = [t for t in augments[p] if t['type'] == 'GaussianBlur']
             copies = [torch.zeros(1, 3, s, s) for s in sizes]
             scales = model.data_preprocessor.blur_scales(copies)
             ranges = [

@@ -32,8 +32,10 @@ model = dict(
         num_classes=1000,
         loss=dict(type='CrossEntropyLoss')))
 
+# mmpretrain's SelfSupDataPreprocessor that, on a GPU, also cuts the crops
+# (the workers decode and draw the boxes); no photometric steps here
 data_preprocessor = dict(
-    type='SelfSupDataPreprocessor',
+    type='MontageDataPreprocessor',
     mean=[123.675, 116.28, 103.53],
     std=[58.395, 57.12, 57.375],
     to_rgb=True)
