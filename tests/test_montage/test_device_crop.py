@@ -130,6 +130,11 @@ def test_shipped_config_crops_on_the_device_like_the_workers(jpegs, model):
     boxes = pre.crop_boxes(device['data_samples'], torch.device('cpu'))
     assert boxes.shape == (4, 8, 5)
     views = pre.crop(device['inputs'], boxes)
+    # under the optimiser's autocast too (mmengine's train_step)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        amp = pre.crop(device['inputs'], boxes)
+    assert all(a.dtype == torch.float32 and a.equal(v)
+               for a, v in zip(amp, views))
     sizes = [224, 112, 56, 28] * 2
     for view, ref, size in zip(views, cpu['inputs'], sizes):
         assert ref.shape == (4, 3, size, size)

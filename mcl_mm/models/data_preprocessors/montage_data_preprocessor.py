@@ -196,7 +196,7 @@ class MontageDataPreprocessor(SelfSupDataPreprocessor):
                 :func:`view_index` order (``MontageAssembly.draw_boxes``).
 
         Returns:
-            List[torch.Tensor]: The ``V`` view batches, float grey levels
+            List[torch.Tensor]: The ``V`` view batches, float32 grey levels
             in [0, 255], each level's copies at its crop size.
         """
         if self.geometry is None:
@@ -218,15 +218,18 @@ class MontageDataPreprocessor(SelfSupDataPreprocessor):
                 'view pipeline, one interpolation per pipeline')
         batch = stack_batch(images)
         views: List[torch.Tensor] = [None] * boxes.size(1)
-        for level, size in enumerate(sizes):
-            for name in dict.fromkeys(interpolation):  # same filter batched
-                index = [
-                    view_index(p, level, levels) for p in range(pipelines)
-                    if interpolation[p] == name
-                ]
-                crops = resized_crops(batch, boxes[:, index], size, name)
-                for j, k in enumerate(index):
-                    views[k] = crops[:, j]
+        # float32 also under AMP (the preprocessor runs in the optimiser's
+        # autocast): 8-bit levels need more than bfloat16's 8 bits
+        with torch.autocast(batch.device.type, enabled=False):
+            for level, size in enumerate(sizes):
+                for name in dict.fromkeys(interpolation):  # one op a filter
+                    index = [
+                        view_index(p, level, levels) for p in range(pipelines)
+                        if interpolation[p] == name
+                    ]
+                    crops = resized_crops(batch, boxes[:, index], size, name)
+                    for j, k in enumerate(index):
+                        views[k] = crops[:, j]
         return views
 
     @staticmethod
