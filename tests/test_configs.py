@@ -131,12 +131,12 @@ MONTAGE_CONFIGS = [
 def test_montage_config_crops_on_a_gpu(path):
     """Every montage config as the runner prepares it on a GPU
     (``crop_on_device`` forced on, as ``'auto'`` resolves there): its
-    assemblies build and draw boxes, its loader collates a list."""
+    assemblies build and draw boxes, its loader pads the images."""
     cfg = Config.fromfile(path)
     cfg.merge_from_dict({'model.data_preprocessor.crop_on_device': True})
     cfg = MontageRunner.prepare_config(cfg)
     assert cfg.model.data_preprocessor.crop_on_device is True
-    assert cfg.train_dataloader.collate_fn.type == 'pseudo_collate'
+    assert cfg.train_dataloader.collate_fn.type == 'pad_collate'
     found = assemblies(cfg.train_dataloader)
     assert found
     with DefaultScope.overwrite_default_scope('mmpretrain'):

@@ -133,8 +133,8 @@ def apply_device_crop(cfg: Config) -> Config:
     available and ``augment_on_device`` is set) is resolved to True or
     False. When True, every MontageAssembly of the training pipeline only
     draws the crop boxes (``crop_on_device=True``), ``PackInputs`` carries
-    them (``algorithm_keys`` gets ``crop_boxes``), the loader collates the
-    images of different sizes as a list (mmengine's ``pseudo_collate``) and
+    them (``algorithm_keys`` gets ``crop_boxes``), the loader pads the
+    images of different sizes into one tensor (:func:`pad_collate`) and
     the preprocessor gets each view pipeline's crop interpolation and the
     assembly's ``full_size_copies``. Run it after
     :func:`apply_device_augment`: the crop leaves a pipeline whose
@@ -184,7 +184,7 @@ def apply_device_crop(cfg: Config) -> Config:
         keys = list(pack.get('algorithm_keys', ()))
         pack['algorithm_keys'] = keys + ['crop_boxes'] * ('crop_boxes'
                                                           not in keys)
-    cfg.train_dataloader['collate_fn'] = dict(type='pseudo_collate')
+    cfg.train_dataloader['collate_fn'] = dict(type='pad_collate')
     print_log(
         'crops on the device: the data workers decode and draw the crop '
         'boxes; the preprocessor cuts them with Pillow\'s '

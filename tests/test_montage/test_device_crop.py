@@ -121,11 +121,8 @@ def test_shipped_config_crops_on_the_device_like_the_workers(jpegs, model):
     photometric steps and normalisation after them give the same views."""
     cpu = _batch(_config(False, shrink_sources=False), jpegs)
     device = _batch(_config(True), jpegs)
-    assert isinstance(device['inputs'], list) and len(device['inputs']) == 4
-    assert [tuple(x.shape[1:]) for x in device['inputs']] == [(375, 500),
-                                                              (500, 375),
-                                                              (200, 300),
-                                                              (480, 640)]
+    # one padded batch: the largest height and the largest width
+    assert device['inputs'].shape == (4, 3, 500, 640)
     pre = model.data_preprocessor
     boxes = pre.crop_boxes(device['data_samples'], torch.device('cpu'))
     assert boxes.shape == (4, 8, 5)
@@ -154,14 +151,33 @@ def test_shipped_config_crops_on_the_device_like_the_workers(jpegs, model):
         assert (a - b).abs().max() * pre.std.max() <= 2.5
 
 
+def test_pad_collate_pads_into_one_tensor():
+    """Images of different sizes, right and below padded with zeros; the
+    samples stay a list."""
+    from mmpretrain.structures import DataSample
+    images = [
+        torch.randint(1, 256, (3, h, w), dtype=torch.uint8)
+        for h, w in ((5, 7), (9, 4), (2, 2))
+    ]
+    samples = [DataSample() for _ in images]
+    batch = FUNCTIONS.get('pad_collate')(
+        [dict(inputs=i, data_samples=s) for i, s in zip(images, samples)])
+    out = batch['inputs']
+    assert out.shape == (3, 3, 9, 7) and out.dtype == torch.uint8
+    expected = torch.zeros(3, 3, 9, 7, dtype=torch.uint8)
+    for k, image in enumerate(images):
+        expected[k, :, :image.size(1), :image.size(2)] = image
+    assert out.equal(expected)
+    assert batch['data_samples'] == samples
+
+
 def test_device_crop_bounds_a_large_image(model, tmp_path, photo):
     """An image longer than 4 x the resolution is shrunk to it in the
     worker (area interpolation); its boxes are drawn on the shrunk copy."""
     path = str(tmp_path / 'large.jpg')
     Image.fromarray(photo).resize((1200, 1600)).save(path)
     data = _batch(_config(True), [path])
-    image, = data['inputs']
-    assert tuple(image.shape) == (3, 896, 672)
+    assert tuple(data['inputs'].shape) == (1, 3, 896, 672)
     boxes = np.asarray(data['data_samples'][0].crop_boxes)
     assert np.all(boxes[:, 0] + boxes[:, 2] <= 672)
     assert np.all(boxes[:, 1] + boxes[:, 3] <= 896)
@@ -182,7 +198,7 @@ def test_the_runner_sets_the_pipeline_up():
     assert [t['type'] for t in assembly.transforms[0]
             ] == ['RandomResizedCrop', 'RandomFlip']
     assert pack.algorithm_keys == ['crop_boxes']
-    assert cfg.train_dataloader.collate_fn == dict(type='pseudo_collate')
+    assert cfg.train_dataloader.collate_fn == dict(type='pad_collate')
     # a config the runner already prepared (a run's dumped config) stays
     again = MontageRunner.prepare_config(copy.deepcopy(cfg))
     assert again.to_dict() == cfg.to_dict()
@@ -230,8 +246,8 @@ def test_a_step_the_device_cannot_take_is_named():
 
 def test_a_training_run_crops_on_the_device(photo_dir, monkeypatch):
     """The demo config trains two iterations through the runner with a
-    data worker process: the worker sends images and boxes
-    (``pseudo_collate``), the preprocessor cuts them."""
+    data worker process: the worker sends the padded images and the boxes
+    (``pad_collate``, in shared memory), the preprocessor cuts them."""
     from benchmarks import data_wait, load_config
     from mcl_mm.models.data_preprocessors import MontageDataPreprocessor
     cuts = []

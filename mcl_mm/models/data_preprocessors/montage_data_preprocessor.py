@@ -39,7 +39,8 @@ class MontageDataPreprocessor(SelfSupDataPreprocessor):
     On a GPU (``crop_on_device``), the crops are cut here too: the CPU
     workers decode each image once and draw every view's crop box and flip
     (``MontageAssembly(crop_on_device=True)``, the same draws as their
-    crops); this pads the batch's images, then cuts and resizes all boxes
+    crops), and pad the batch's images into one tensor
+    (:func:`mcl_mm.datasets.pad_collate`); this cuts and resizes all boxes
     of a level in one batched op (:func:`mcl_mm.montage.resized_crops`:
     Pillow's antialiased filter of the view pipeline's
     ``RandomResizedCrop``, rounded to 8-bit levels) before the photometric
@@ -185,13 +186,14 @@ class MontageDataPreprocessor(SelfSupDataPreprocessor):
                     out[view_index(p, level, len(levels[p]))] = next(done)
         return out
 
-    def crop(self, images: List[torch.Tensor],
+    def crop(self, images: Union[torch.Tensor, List[torch.Tensor]],
              boxes: torch.Tensor) -> List[torch.Tensor]:
         """Cut every view's crop from the batch's images.
 
         Args:
-            images (List[torch.Tensor]): One ``(3, H, W)`` image per sample,
-                any sizes.
+            images (torch.Tensor | List[torch.Tensor]): The batch padded
+                into one ``(B, 3, H, W)`` tensor (``pad_collate``), or one
+                ``(3, H, W)`` image per sample, any sizes.
             boxes (torch.Tensor): ``(B, V, 5)`` crop boxes and flips in
                 :func:`view_index` order (``MontageAssembly.draw_boxes``).
 
@@ -216,7 +218,8 @@ class MontageDataPreprocessor(SelfSupDataPreprocessor):
                 f'image for {levels} levels and crop interpolations '
                 f'{self.crop_interpolation}: expected one box per level and '
                 'view pipeline, one interpolation per pipeline')
-        batch = stack_batch(images)
+        batch = images if isinstance(images, torch.Tensor) else \
+            stack_batch(images)
         views: List[torch.Tensor] = [None] * boxes.size(1)
         # float32 also under AMP (the preprocessor runs in the optimiser's
         # autocast): 8-bit levels need more than bfloat16's 8 bits
@@ -265,12 +268,12 @@ class MontageDataPreprocessor(SelfSupDataPreprocessor):
         """
         inputs = self.cast_data(data['inputs'])
         samples = self._cast_samples(data.get('data_samples'))
-        if not isinstance(inputs, list):
-            raise ValueError('MontageDataPreprocessor expects a list of '
-                             'view batches (MontageAssembly)')
         boxes = self.crop_boxes(samples, inputs[0].device)
         if boxes is not None:
             inputs = self.crop(inputs, boxes)
+        if not isinstance(inputs, list):
+            raise ValueError('MontageDataPreprocessor expects a list of '
+                             'view batches (MontageAssembly)')
         if training:
             views = self.augment(inputs, self._channel_conversion)
         else:
