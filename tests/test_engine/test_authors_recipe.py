@@ -145,3 +145,28 @@ def test_mlp_inits_are_the_authors():
     linear = other.head.predictors[0].fc0
     assert linear.weight.std().item() == pytest.approx(
         1 / math.sqrt(3 * linear.in_features), rel=0.05)
+
+
+def test_backbone_init_switch_gives_the_authors_fan_in():
+    """The ablation config's backbone convs are Kaiming normal with fan_in
+    (their resnet.py), the shipped config's with mmpretrain's fan_out: the
+    std of every conv against sqrt(2 / fan) from its own shape."""
+    authors = (f'{ROOT}/configs/mcl/ablations/'
+               'mcl_r50-fpn_s4-authors-init_in1k.py')
+    for path, mode in ((authors, 'fan_in'), (IN1K, 'fan_out')):
+        torch.manual_seed(0)
+        cfg = Config.fromfile(path).model.backbone
+        cfg.norm_cfg = dict(type='BN')
+        backbone = MODELS.build(cfg)
+        backbone.init_weights()
+        convs = [m for m in backbone.modules() if isinstance(m, nn.Conv2d)]
+        assert len(convs) == 53
+        for conv in convs:
+            out_ch, in_ch, kh, kw = conv.weight.shape
+            fan = (in_ch if mode == 'fan_in' else out_ch) * kh * kw
+            std = conv.weight.std().item()
+            assert std == pytest.approx(
+                math.sqrt(2 / fan), rel=0.1), (path, conv.weight.shape)
+        for m in backbone.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                assert m.weight.eq(1).all() and m.bias.eq(0).all()

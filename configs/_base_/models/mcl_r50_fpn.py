@@ -93,3 +93,16 @@ dense_probe = dict(
     img_dir='data/coco/val2017',
     size=224,
     interval=5000)
+# the authors' backbone init (their resnet.py init_weights, mmcv's
+# kaiming_init): Kaiming normal with mode='fan_in' (ReLU gain) on every
+# Conv2d, norms 1 / 0. mmpretrain's ResNet default is mode='fan_out'; the
+# configs keep it, configs/mcl/ablations/mcl_r50-fpn_s4-authors-init_in1k.py
+# switches to this
+authors_backbone_init = [
+    dict(
+        type='Kaiming',
+        layer='Conv2d',
+        mode='fan_in',
+        nonlinearity='relu',
+        distribution='normal'), mlp_norm_init
+]
