@@ -5,11 +5,16 @@ DEMO_CONFIG := configs/mcl/mcl_r18-fpn_1xb16-96px-s3-100it_demo.py
 DEMO_DIR := work_dirs/demo
 COINS_CONFIG := configs/benchmarks/mmdetection/mask-rcnn_r18-fpn-conv_1xb2-30e_coins-demo.py
 
-.PHONY: setup demo finetune-demo mini-transfer evidence evidence-fidelity \
-	test test-fast lint docs
+.PHONY: setup setup-gpu demo finetune-demo mini-transfer evidence \
+	evidence-fidelity test test-fast test-numpy1 lint docs
 
 setup:
 	MCL_VENV=$(abspath $(VENV)) bash tools/setup_env.sh
+
+# into the current Python (a CUDA build of torch): mmcv 2.1.0 with its CUDA
+# ops, built once and cached, then the OpenMMLab stack and mcl_mm
+setup-gpu:
+	bash tools/setup_gpu.sh
 
 demo: setup
 	$(PY) tools/prepare_demo_data.py data/demo
@@ -88,6 +93,18 @@ test: setup
 # builds): about 4 minutes on 2 cores
 test-fast: setup
 	$(PY) -m pytest tests -q -m "not slow"
+
+# the test environment runs numpy 2; this runs what numpy touches most (the
+# CPU colour jitter against mmcv's own on numpy 1, the augments, the
+# datasets, the compat shims and a CPU-path training step) with numpy 1
+# first on the path (installed into NUMPY1_DIR, the venv unchanged)
+NUMPY1_DIR := $(abspath $(VENV))-numpy1
+test-numpy1: setup
+	[ -d $(NUMPY1_DIR)/numpy ] || $(PY) -m pip install -q \
+	    --disable-pip-version-check --target $(NUMPY1_DIR) "numpy<2"
+	PYTHONPATH=$(NUMPY1_DIR) $(PY) -m pytest -q tests/test_augment \
+	    tests/test_datasets tests/test_utils/test_compat.py \
+	    tests/test_montage/test_device_crop.py
 
 LINT_PATHS := mcl_mm benchmarks tools tests configs setup.py docs/en/conf.py \
 	docs/en/stat.py

@@ -9,6 +9,7 @@ fenced code block or an inline command, exists. Fast: no Sphinx, no model.
 """
 import glob
 import itertools
+import json
 import os.path as osp
 import re
 import runpy
@@ -141,3 +142,99 @@ def test_the_checks_catch_a_broken_link_and_a_missing_config(tmp_path):
     assert slug("What needs mmcv's compiled ops") == \
         'what-needs-mmcvs-compiled-ops'
     assert expand_braces('a-{1,10}pct.py') == ['a-1pct.py', 'a-10pct.py']
+
+
+JSON_LINK = re.compile(r'\]\(([^)#\s]+\.json)\)')
+# a figure: a decimal, or a whole number with its unit (x, img/s, ms,
+# GFLOP); dates, versions and counts in words are not
+FIGURE = re.compile(r'(?<![\w.\-/])(\d+\.\d+|\d+(?=\s*(?:x\b|img/s|ms\b|'
+                    r'GFLOP)))(?!\.\d)(?!\s*\(paper)')
+
+
+def cited_blocks(text):
+    """The blocks of a page that can cite a file: a paragraph, a list item,
+    or a table together with the paragraph just before it (its caption)."""
+    blocks, lines, table, caption = [], [], [], ''
+    for line in strip_code(text).split('\n') + ['']:
+        if line.startswith('|'):
+            if lines:
+                caption = ' '.join(lines)
+                blocks.append(caption)
+                lines = []
+            table.append(line)
+            continue
+        if table:
+            blocks.append(' '.join([caption] + table))
+            table, caption = [], ''
+        if line.startswith(('- ', '#')) or not line.strip():
+            if lines:
+                caption = ' '.join(lines)
+                blocks.append(caption)
+            lines = []
+            if line.startswith('#'):
+                caption = ''
+            if not line.startswith('- '):
+                continue
+        lines.append(line)
+    return blocks
+
+
+def _numbers(node):
+    if isinstance(node, dict):
+        node = list(node.values())
+    if isinstance(node, list):
+        return [x for value in node for x in _numbers(value)]
+    if isinstance(node, (int, float)) and not isinstance(node, bool):
+        return [float(node)]
+    return []
+
+
+def uncited_figures(page):
+    """Figures of the blocks that link a JSON file which the file does not
+    hold (rounded as written, or as a percentage), and files that do not
+    exist."""
+    path = osp.join(ROOT, page)
+    with open(path, encoding='utf-8') as f:
+        text = f.read()
+    found = []
+    for block in cited_blocks(text):
+        values = []
+        for link in JSON_LINK.findall(block):
+            cited = osp.normpath(osp.join(osp.dirname(path), link))
+            if not osp.isfile(cited):
+                found.append(f'{link}: no such file')
+                continue
+            with open(cited) as f:
+                values += _numbers(json.load(f))
+        if not values:
+            continue
+        for figure in FIGURE.findall(block):
+            places = len(figure.partition('.')[2])
+            if not any(
+                    round(v, places) == float(figure)
+                    or round(100 * v, places) == float(figure)
+                    for v in values):
+                found.append(f'{figure} ({block[:60]}...)')
+    return found
+
+
+@pytest.mark.parametrize('page', pages())
+def test_figures_next_to_a_file_are_in_it(page):
+    assert uncited_figures(page) == []
+
+
+def test_the_figure_check_catches_a_wrong_figure_and_a_missing_file(tmp_path):
+    (tmp_path / 'run.json').write_text('{"a": {"img_s": 537.31, '
+                                       '"ratio": 1.4869, "share": 0.0631}}')
+    page = tmp_path / 'page.md'
+    page.write_text(
+        '# Page\n\nMCL at 537 img/s, 1.49x BYOL, waiting 6.3 %, 42.5 (paper),'
+        ' on 2026-12-04 ([run.json](run.json)).\n\n'
+        'The run ([run.json](run.json)):\n\n| a | b |\n| --- | --- |\n'
+        '| 1.49 | 537 img/s |\n\n'
+        '- MCL at 538 img/s ([run.json](run.json))\n'
+        '- 1.5x ([gone.json](gone.json))\n\nNo file: 7.5 ms.\n')
+    assert uncited_figures(str(page)) == [
+        '538 (- MCL at 538 img/s ([run.json](run.json))...)',
+        'gone.json: no such file'
+    ]

@@ -14,6 +14,7 @@ import torch
 from PIL import Image, ImageFilter
 
 from mcl_mm.augment import FusedAugment, build_augment
+from mcl_mm.datasets.transforms import adjust_hue
 from mcl_mm.models.data_preprocessors import MontageDataPreprocessor
 from mmpretrain.registry import TRANSFORMS
 
@@ -107,7 +108,7 @@ def pillow_jitter(rgb: np.ndarray, op: str, factor: float) -> np.ndarray:
     elif op == 'saturation':
         out = mmcv.adjust_color(bgr, alpha=factor, backend='pillow')
     else:
-        out = mmcv.adjust_hue(bgr, factor, backend='pillow')
+        out = adjust_hue(bgr, factor, backend='pillow')
     return np.ascontiguousarray(out[..., ::-1])
 
 

@@ -8,6 +8,7 @@ import os.path as osp
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from mcl_mm.utils.compat import (BLIP_IMPORTS, missing_blip_imports,
@@ -128,34 +129,56 @@ def test_transformers_older_than_multimodal_needs_is_left_alone(stand_in):
 
 
 BUILD_DEMO = f'''
+import glob, sys
 import mcl_mm
+import numpy as np
+from mmcv.transforms import Compose
 from mmengine.config import Config
+from mmengine.dataset import default_collate
+from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
-from mmpretrain.registry import MODELS
+from mmpretrain.registry import MODELS, TRANSFORMS
 from mmpretrain.utils import dependency
-from mcl_mm.engine import apply_device_augment
-from mcl_mm.montage import apply_montage_geometry
+from mcl_mm.engine import MontageRunner
 
 init_default_scope('mmpretrain')
-cfg = apply_device_augment(apply_montage_geometry(
-    Config.fromfile({DEMO_CONFIG!r})))
+cfg = Config.fromfile({DEMO_CONFIG!r})
+# the CPU path: mmpretrain's ColorJitter replaced by mcl_mm's
+cfg.merge_from_dict({{'model.data_preprocessor.augment_on_device': False}})
+cfg = MontageRunner.prepare_config(cfg)
 model = MODELS.build(cfg.model)
 try:
     MODELS.build(dict(type='BlipCaption'))
 except ImportError as err:
     placeholder = 'multimodal' in str(err)
 print('built', type(model).__name__, dependency.WITH_MULTIMODAL, placeholder)
+# one training step on real photos, the CPU path's colour jitter included
+np.random.seed(0)
+pipeline = Compose(cfg.train_dataloader.dataset.pipeline)
+files = sorted(glob.glob(sys.argv[1] + '/*.png')) * 2
+batch = default_collate([pipeline(dict(img_path=f)) for f in files[:16]])
+log = model.train_step(batch, build_optim_wrapper(model, cfg.optim_wrapper))
+print('step', np.__version__.split('.')[0], sorted(log)[0],
+      bool(np.isfinite(float(log['loss']))))
 '''
 
 
 @pytest.mark.slow
-def test_mcl_mm_imports_and_builds_the_demo_beside_transformers_5(tmp_path):
+def test_mcl_mm_imports_builds_and_trains_the_demo_beside_transformers_5(
+        tmp_path, photo_dir):
+    """Beside a transformers 5 stand-in: ``import mcl_mm``, the demo model,
+    and one training step on the CPU path (the photometric steps in the
+    worker, with mcl_mm's ColorJitter), on whichever numpy is installed
+    (numpy 2 in the main test environment, numpy 1 in ``make
+    test-numpy1``)."""
     path = write_transformers(tmp_path, '5.17.0')
-    proc = run_python(path, '-c', BUILD_DEMO)
+    proc = run_python(path, '-c', BUILD_DEMO, photo_dir)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
     # multimodal off, mmpretrain's placeholder in BLIP's place
     assert 'built MCL False True' in proc.stdout, out[-3000:]
+    numpy_major = np.__version__.split('.')[0]
+    assert f'step {numpy_major} loss True' in proc.stdout, out[-3000:]
     lines = [line for line in out.splitlines() if TURNED_OFF in line]
     assert len(lines) == 1, out[-3000:]
     assert 'transformers 5.17.0' in lines[0] and 'WARNING' in lines[0]
