@@ -1,4 +1,5 @@
 import glob
+import json
 import os.path as osp
 import subprocess
 import sys
@@ -8,25 +9,60 @@ import yaml
 
 from conftest import ROOT
 
+PARAMS = 'docs/benchmarks/cpu-2026-12-05/params.json'
+FLOPS = 'docs/benchmarks/h200-2026-12-04/model_default.json'
 
-def test_metafile_configs_exist_and_paper_numbers_are_marked():
-    with open(osp.join(ROOT, 'model-index.yml')) as f:
+
+def metafile_models(index_path: str) -> list:
+    """Every model of the metafiles a model index imports."""
+    with open(index_path) as f:
         index = yaml.safe_load(f)
     models = []
     for path in index['Import']:
-        with open(osp.join(ROOT, path)) as f:
-            meta = yaml.safe_load(f)
-        models += meta['Models']
-    # every pre-training config (ablations aside) is in the index
-    configs = sorted(
+        with open(osp.join(osp.dirname(index_path), path)) as f:
+            models += yaml.safe_load(f)['Models']
+    return models
+
+
+def unlisted_configs(models: list) -> list:
+    """The pre-training configs no model of ``models`` names."""
+    configs = {
         osp.relpath(p, ROOT)
-        for d in ('mcl', 'mcl/supervised', 'ssprl', 'maskco')
-        for p in glob.glob(osp.join(ROOT, 'configs', d, '*.py')))
-    assert sorted(m['Config'] for m in models) == configs
+        for d in ('mcl', 'mcl/supervised', 'mcl/ablations', 'ssprl', 'maskco')
+        for p in glob.glob(osp.join(ROOT, 'configs', d, '*.py'))
+    }
+    return sorted(configs - {m['Config'] for m in models})
+
+
+def test_metafiles_list_every_config_with_its_figures():
+    """Every pre-training config is in the index (ablations too), with its
+    parameter count from the committed count, FLOPs from the committed
+    benchmark file where one is given, and downstream configs that exist;
+    paper numbers are marked."""
+    models = metafile_models(osp.join(ROOT, 'model-index.yml'))
+    assert unlisted_configs(models) == []
+    with open(osp.join(ROOT, PARAMS)) as f:
+        params = json.load(f)
+    with open(osp.join(ROOT, FLOPS)) as f:
+        flops = json.load(f)['MCL']['forward_gflops_per_image']
     for model in models:
         assert osp.isfile(osp.join(ROOT, model['Config'])), model['Name']
+        meta = model['Metadata']
+        assert meta['Parameters'] == params[model['Config']]['params']
+        if 'FLOPs' in meta:
+            assert meta['FLOPs'] == round(flops * 1e9), model['Name']
+        assert model['Downstream'], model['Name']
+        for config in model['Downstream']:
+            assert osp.isfile(osp.join(ROOT, config)), config
         if 'Results' in model:
-            assert 'paper' in model['Metadata']['Results Source']
+            assert 'paper' in meta['Results Source']
+
+
+def test_a_config_missing_from_the_metafiles_is_found():
+    models = metafile_models(osp.join(ROOT, 'model-index.yml'))
+    dropped = [m for m in models if 'ablations' not in m['Config']]
+    assert unlisted_configs(dropped) == sorted(m['Config'] for m in models
+                                               if 'ablations' in m['Config'])
 
 
 @pytest.mark.slow

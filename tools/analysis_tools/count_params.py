@@ -10,6 +10,7 @@ are printed and, with ``--json``, written.
 Example::
 
     python tools/analysis_tools/count_params.py configs/mcl/*.py \\
+        configs/mcl/*/*.py configs/ssprl/*.py configs/maskco/*.py \\
         --json docs/benchmarks/cpu-2026-12-05/params.json
 """
 import argparse
@@ -24,13 +25,14 @@ from mcl_mm.engine import MontageRunner
 
 
 def count_params(path: str) -> dict:
-    """Parameters of ``path``'s model and of its backbone, in millions.
+    """Parameters of ``path``'s model and of its backbone.
 
     Args:
         path (str): A config file.
 
     Returns:
-        dict: ``params_m`` and ``backbone_params_m``.
+        dict: ``params`` and ``backbone_params`` (counts), and the same in
+        millions rounded to 2 places (``params_m``, ``backbone_params_m``).
     """
     cfg = Config.fromfile(path)
     if cfg.get('runner_type') == 'MontageRunner':
@@ -42,11 +44,13 @@ def count_params(path: str) -> dict:
             cfg.get('default_scope', 'mmengine')):
         model = MODELS.build(model_cfg)
 
-    def millions(module) -> float:
-        return round(sum(p.numel() for p in module.parameters()) / 1e6, 2)
-
+    total = sum(p.numel() for p in model.parameters())
+    backbone = sum(p.numel() for p in model.backbone.parameters())
     return dict(
-        params_m=millions(model), backbone_params_m=millions(model.backbone))
+        params=total,
+        backbone_params=backbone,
+        params_m=round(total / 1e6, 2),
+        backbone_params_m=round(backbone / 1e6, 2))
 
 
 def main() -> None:
