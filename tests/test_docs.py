@@ -238,3 +238,20 @@ def test_the_figure_check_catches_a_wrong_figure_and_a_missing_file(tmp_path):
         '538 (- MCL at 538 img/s ([run.json](run.json))...)',
         'gone.json: no such file'
     ]
+
+
+def test_the_figure_check_catches_a_doctored_copy_of_a_page(tmp_path):
+    """configs/mcl/README.md passes; a copy beside the same files with one
+    parameter count changed does not."""
+    page = 'configs/mcl/README.md'
+    with open(osp.join(ROOT, page), encoding='utf-8') as f:
+        text = f.read()
+    assert '64.76' in text
+    (tmp_path / 'configs' / 'mcl').mkdir(parents=True)
+    (tmp_path / 'docs').symlink_to(osp.join(ROOT, 'docs'))
+    copy = tmp_path / page
+    copy.write_text(text, encoding='utf-8')
+    assert uncited_figures(str(copy)) == []
+    copy.write_text(text.replace('64.76', '64.86'), encoding='utf-8')
+    wrong = uncited_figures(str(copy))
+    assert wrong and all(w.startswith('64.86 ') for w in wrong)

@@ -1,12 +1,16 @@
 import glob
 import json
 import os.path as osp
+import runpy
 import subprocess
 import sys
 
 import pytest
 import yaml
+from mmengine.config import Config
+from mmengine.registry import MODELS, DefaultScope
 
+from mcl_mm.engine import MontageRunner
 from conftest import ROOT
 
 PARAMS = 'docs/benchmarks/cpu-2026-12-05/params.json'
@@ -56,6 +60,22 @@ def test_metafiles_list_every_config_with_its_figures():
             assert osp.isfile(osp.join(ROOT, config)), config
         if 'Results' in model:
             assert 'paper' in meta['Results Source']
+
+
+def test_the_mcl_r50_fpn_parameters_are_the_built_models():
+    """The metafile's count of the main config is the number of parameters
+    of the model the runner's config functions build from it."""
+    config = 'configs/mcl/mcl_r50-fpn_32xb128-amp-coslr-100e_in1k.py'
+    counter = runpy.run_path(
+        osp.join(ROOT, 'tools', 'analysis_tools', 'count_params.py'))
+    cfg = MontageRunner.prepare_config(Config.fromfile(osp.join(ROOT, config)))
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
+        model = MODELS.build(cfg.model)
+    built = sum(p.numel() for p in model.parameters())
+    models = metafile_models(osp.join(ROOT, 'model-index.yml'))
+    (listed, ) = [m for m in models if m['Config'] == config]
+    assert listed['Metadata']['Parameters'] == built
+    assert counter['count_params'](osp.join(ROOT, config))['params'] == built
 
 
 def test_a_config_missing_from_the_metafiles_is_found():
