@@ -8,10 +8,9 @@ import torch
 from mmengine.config import Config
 from mmengine.logging import print_log
 
-from ..montage import PILLOW_FILTERS, assemblies, find_steps
+from ..montage import CROP_TYPES, PILLOW_FILTERS, assemblies, find_steps
 from .base import spec_config_of
 
-CROP_TYPES = ('RandomResizedCrop', 'mmpretrain.RandomResizedCrop')
 PACK_TYPES = ('PackInputs', 'mmpretrain.PackInputs')
 
 

@@ -2,7 +2,7 @@
 """The montage: its geometry, where views and tiles sit, the copies' crops
 on the device, and the pyramid output each level reads. Nothing here
 imports the models or datasets."""
-from .config import apply_montage_geometry, assemblies, find_steps
+from .config import CROP_TYPES, apply_montage_geometry, assemblies, find_steps
 from .geometry import MontageGeometry
 from .layout import (montages_to_tiles, split_views, tile_origin,
                      tiles_to_montages, view_index)
@@ -13,5 +13,5 @@ __all__ = [
     'apply_montage_geometry', 'assemblies', 'MontageGeometry',
     'montages_to_tiles', 'split_views', 'tile_origin', 'tiles_to_montages',
     'view_index', 'match_pyramid_outputs', 'select_pyramid', 'find_steps',
-    'PILLOW_FILTERS', 'resample_weights', 'resized_crops'
+    'PILLOW_FILTERS', 'resample_weights', 'resized_crops', 'CROP_TYPES'
 ]

@@ -8,6 +8,7 @@ from mmengine.logging import print_log
 from .geometry import MontageGeometry
 
 ASSEMBLY_TYPES = ('MontageAssembly', 'mmpretrain.MontageAssembly')
+CROP_TYPES = ('RandomResizedCrop', 'mmpretrain.RandomResizedCrop')
 # MontageAssembly arguments that stated sizes before the geometry did
 _RETIRED = dict(
     num_levels='the number of model.montage.scales',

@@ -20,8 +20,31 @@ import os.path as osp
 
 from mmengine.config import Config
 from mmengine.registry import MODELS, DefaultScope
+from torch import nn
 
 from mcl_mm.engine import MontageRunner
+
+
+def build_model(path: str) -> nn.Module:
+    """``path``'s model as the runner builds it: its config functions
+    (``MontageRunner.prepare_config`` for montage configs), the top-level
+    data preprocessor, the config's default scope; no weights loaded.
+
+    Args:
+        path (str): A config file.
+
+    Returns:
+        nn.Module: The model.
+    """
+    cfg = Config.fromfile(path)
+    if cfg.get('runner_type') == 'MontageRunner':
+        cfg = MontageRunner.prepare_config(cfg)
+    model_cfg = copy.deepcopy(cfg.model)
+    if cfg.get('data_preprocessor') is not None:
+        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    with DefaultScope.overwrite_default_scope(
+            cfg.get('default_scope', 'mmengine')):
+        return MODELS.build(model_cfg)
 
 
 def count_params(path: str) -> dict:
@@ -34,16 +57,7 @@ def count_params(path: str) -> dict:
         dict: ``params`` and ``backbone_params`` (counts), and the same in
         millions rounded to 2 places (``params_m``, ``backbone_params_m``).
     """
-    cfg = Config.fromfile(path)
-    if cfg.get('runner_type') == 'MontageRunner':
-        cfg = MontageRunner.prepare_config(cfg)
-    model_cfg = copy.deepcopy(cfg.model)
-    if cfg.get('data_preprocessor') is not None:
-        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
-    with DefaultScope.overwrite_default_scope(
-            cfg.get('default_scope', 'mmengine')):
-        model = MODELS.build(model_cfg)
-
+    model = build_model(path)
     total = sum(p.numel() for p in model.parameters())
     backbone = sum(p.numel() for p in model.backbone.parameters())
     return dict(

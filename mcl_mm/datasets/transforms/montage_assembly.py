@@ -9,7 +9,7 @@ from mmcv.transforms import Compose, RandomFlip
 from mmpretrain.datasets.transforms import MultiView, RandomResizedCrop
 from mmpretrain.registry import TRANSFORMS
 from ...augment import AUGMENTS
-from ...montage import MontageGeometry, view_index
+from ...montage import CROP_TYPES, MontageGeometry, view_index
 
 
 def _scaled_steps(pipeline: List[dict], factor: float) -> List[dict]:
@@ -148,8 +148,8 @@ class MontageAssembly(MultiView):
         of each step's spec)."""
         pipeline = copy.deepcopy(pipeline)
         crops = [
-            t for t in pipeline if isinstance(t, dict) and t.get('type') in (
-                'RandomResizedCrop', 'mmpretrain.RandomResizedCrop')
+            t for t in pipeline
+            if isinstance(t, dict) and t.get('type') in CROP_TYPES
         ]
         if len(crops) != 1:
             raise ValueError(
