@@ -153,12 +153,20 @@ def paired_markdown(results: dict, metrics: Sequence[str]) -> str:
 def evidence_results(seeds: List[int], per_seed: Dict[str, Dict[str,
                                                                 List[float]]],
                      settings: dict, pairs: Sequence[str]) -> dict:
-    """The evidence file: exactly ``seeds``, ``per_seed``, ``pairs`` (their
-    names, ``LEFT-RIGHT``), ``paired`` and ``settings`` (``paired`` is
-    empty below two seeds: no interval)."""
+    """The evidence file: exactly ``seeds``, ``per_seed``, ``means``
+    (``metric -> init -> mean over the seeds``), ``pairs`` (their names,
+    ``LEFT-RIGHT``), ``paired`` and ``settings`` (``paired`` is empty below
+    two seeds: no interval)."""
     return dict(
         seeds=list(seeds),
         per_seed=per_seed,
+        means={
+            metric: {
+                init: statistics.mean(values)
+                for init, values in by_init.items()
+            }
+            for metric, by_init in per_seed.items()
+        },
         pairs=list(pairs),
         paired=paired(per_seed, parse_pairs(pairs)) if len(seeds) >= 2 else {},
         settings=settings)

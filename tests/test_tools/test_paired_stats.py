@@ -41,8 +41,12 @@ def test_paired_differences_keep_the_seed_pairing():
         paired(dict(bbox_AP=dict(mcl=[1., 2.], byol=[1.])), parse_pairs(PAIRS))
     results = evidence_results([0, 1, 2], per_seed, dict(command='x'), PAIRS)
     assert list(results) == [
-        'seeds', 'per_seed', 'pairs', 'paired', 'settings'
+        'seeds', 'per_seed', 'means', 'pairs', 'paired', 'settings'
     ]
+    assert results['means']['bbox_AP'] == pytest.approx(
+        dict(mcl=12, byol=32 / 3, random=6))
+    assert results['means']['dense_probe_miou_all'] == pytest.approx(
+        dict(mcl=.55, byol=.4))
 
 
 def test_the_plot_shows_each_pair_of_each_metric(tmp_path):
