@@ -87,7 +87,7 @@ evidence-fidelity: setup
 
 # everything (what CI runs)
 test: setup
-	$(PY) -m pytest tests -q
+	$(PY) -m pytest tests -q $(PYTEST_ARGS)
 
 # all but the tests marked slow (subprocesses, training, many-config
 # builds): about 4 minutes on 2 cores
@@ -104,7 +104,7 @@ test-numpy1: setup
 	    --disable-pip-version-check --target $(NUMPY1_DIR) "numpy<2"
 	PYTHONPATH=$(NUMPY1_DIR) $(PY) -m pytest -q tests/test_augment \
 	    tests/test_datasets tests/test_utils/test_compat.py \
-	    tests/test_montage/test_device_crop.py
+	    tests/test_montage/test_device_crop.py $(PYTEST_ARGS)
 
 LINT_PATHS := mcl_mm benchmarks tools tests configs setup.py docs/en/conf.py \
 	docs/en/stat.py

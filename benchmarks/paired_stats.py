@@ -9,6 +9,8 @@ from scipy.stats import t as student_t
 
 # a pair: (name, left init, right init), the difference left - right
 Pair = Tuple[str, str, str]
+# the intervals' confidence level (``ci95``)
+CONFIDENCE = 0.95
 
 
 def parse_pairs(names: Sequence[str]) -> List[Pair]:
@@ -42,8 +44,8 @@ def t_interval(values: Sequence[float]) -> Dict[str, object]:
     if n < 2:
         raise ValueError(f't_interval needs 2 or more seeds, got {n}')
     mean = statistics.mean(values)
-    half = student_t.ppf(0.975, n - 1) * statistics.stdev(values) / \
-        math.sqrt(n)
+    quantile = student_t.ppf((1 + CONFIDENCE) / 2, n - 1)
+    half = quantile * statistics.stdev(values) / math.sqrt(n)
     return dict(mean=mean, ci95=[mean - half, mean + half])
 
 
