@@ -202,24 +202,35 @@ def test_data_profile_splits_a_workers_time_by_stage():
 
 
 @pytest.mark.slow
-def test_benchmark_command_line_prints_the_ratios(tmp_path):
-    out = tmp_path / 'bench.json'
-    options = [f'{k}={v}' for k, v in BYOL_R18.items()]
+def run_benchmark(*args: str) -> subprocess.CompletedProcess:
+    """``tools/analysis_tools/benchmark.py`` on the demo config, as a user
+    runs it; it must succeed."""
     proc = subprocess.run([
         sys.executable,
-        osp.join(ROOT, 'tools', 'analysis_tools',
-                 'benchmark.py'), '--mcl', DEMO_CONFIG, '--byol-options',
-        *options, '--batch-size', '16', '--resolution', '64', '--iters', '1',
-        '--warmup', '0', '--profile', '--json',
-        str(out)
+        osp.join(ROOT, 'tools', 'analysis_tools', 'benchmark.py'), '--mcl',
+        DEMO_CONFIG, *args
     ],
                           cwd=ROOT,
                           capture_output=True,
                           text=True,
                           timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    # no per-parameter init report (mmengine's "name - torch.Size(...)")
-    assert 'torch.Size(' not in proc.stdout + proc.stderr
+    return proc
+
+
+def test_benchmark_command_line_prints_the_ratios(tmp_path):
+    out = tmp_path / 'bench.json'
+    options = [f'{k}={v}' for k, v in BYOL_R18.items()]
+    proc = run_benchmark('--byol-options', *options, '--batch-size', '16',
+                         '--resolution', '64', '--iters', '1', '--warmup', '0',
+                         '--profile', '--json', str(out))
+    # no per-parameter report: mmengine's init ("name - torch.Size(...)"),
+    # the optimizer constructor's options and its frozen target parameters
+    output = proc.stdout + proc.stderr
+    for per_parameter in ('torch.Size(', 'paramwise_options',
+                          'since its requires_grad=False'):
+        assert per_parameter not in output, per_parameter
+    assert len(output.splitlines()) < 100, output[:3000]  # tables included
     r = json.loads(out.read_text())
     assert r['setup']['levels'] == 3
     assert 'step_time_mcl_over_byol' in proc.stdout
@@ -242,6 +253,21 @@ def test_benchmark_command_line_prints_the_ratios(tmp_path):
     assert 'syncs/step' in proc.stdout
     assert 'MCL settings: OptimWrapper (float32), channels_last=False' in \
         proc.stdout
+
+
+def test_data_mode_on_the_cpu_path_times_the_photometric_steps(tmp_path):
+    """With the photometric steps on the CPU the crops stay there too:
+    ``--mode data`` times MCL's CPU pipeline, colour jitter included, and
+    no device-crop arm."""
+    out = tmp_path / 'data.json'
+    run_benchmark('--mode', 'data', '--rounds', '1', '--batch-size', '2',
+                  '--profile', '--mcl-options',
+                  'model.data_preprocessor.augment_on_device=False', '--json',
+                  str(out))
+    r = json.loads(out.read_text())
+    assert 'MCL_device_crop' not in r
+    assert set(r['ratios']) == {'data_images_per_s_mcl_over_byol'}
+    assert r['profile_ms_per_image']['MCL']['ColorJitter'] > 0
 
 
 def test_aten_op_count_of_known_calls():

@@ -82,6 +82,7 @@ COMPILED = dict(none=(), mcl=('MCL', ), both=('MCL', 'BYOL'))
 MCL_CONFIG = 'configs/mcl/mcl_r50-fpn_32xb128-amp-coslr-100e_in1k.py'
 BYOL_CONFIG = 'mmpretrain::byol/byol_resnet50_16xb256-coslr-200e_in1k.py'
 CROP_ON_DEVICE = 'model.data_preprocessor.crop_on_device'
+AUGMENT_ON_DEVICE = 'model.data_preprocessor.augment_on_device'
 
 
 def parse_args():
@@ -263,12 +264,15 @@ def main():
                                     args.warmup, args.batch_size,
                                     args.precision)
     else:
+        byol = configs['BYOL']
         configs = dict(
             MCL=load_config(args.mcl,
-                            dict(mcl_options, **{CROP_ON_DEVICE: False})),
-            MCL_device_crop=load_config(
-                args.mcl, dict(mcl_options, **{CROP_ON_DEVICE: True})),
-            BYOL=configs['BYOL'])
+                            dict(mcl_options, **{CROP_ON_DEVICE: False})))
+        # the crops go to the device only with the photometric steps
+        if mcl_options.get(AUGMENT_ON_DEVICE) is not False:
+            configs['MCL_device_crop'] = load_config(
+                args.mcl, dict(mcl_options, **{CROP_ON_DEVICE: True}))
+        configs['BYOL'] = byol
         results = measure_pipelines(configs, jpeg_files(args.data_dir),
                                     args.rounds, args.profile, args.batch_size)
     results['setup'] = dict(
@@ -313,7 +317,7 @@ def main():
     else:
         print(f"one data worker on {results['files']} JPEG files "
               f"(pipeline, collate per {results['batch_size']}, pickling):")
-        for name in ('MCL', 'MCL_device_crop', 'BYOL'):
+        for name in configs:
             print(f"{name:<16}"
                   f"{results[name]['images_per_s_per_worker']:>9.1f} img/s")
     for key, value in results['ratios'].items():
