@@ -201,7 +201,6 @@ def test_data_profile_splits_a_workers_time_by_stage():
     assert 'RandomResizedCrop' not in calls['MCL_device_crop']
 
 
-@pytest.mark.slow
 def run_benchmark(*args: str) -> subprocess.CompletedProcess:
     """``tools/analysis_tools/benchmark.py`` on the demo config, as a user
     runs it; it must succeed."""
@@ -218,6 +217,7 @@ def run_benchmark(*args: str) -> subprocess.CompletedProcess:
     return proc
 
 
+@pytest.mark.slow
 def test_benchmark_command_line_prints_the_ratios(tmp_path):
     out = tmp_path / 'bench.json'
     options = [f'{k}={v}' for k, v in BYOL_R18.items()]
@@ -255,6 +255,7 @@ def test_benchmark_command_line_prints_the_ratios(tmp_path):
         proc.stdout
 
 
+@pytest.mark.slow
 def test_data_mode_on_the_cpu_path_times_the_photometric_steps(tmp_path):
     """With the photometric steps on the CPU the crops stay there too:
     ``--mode data`` times MCL's CPU pipeline, colour jitter included, and
