@@ -82,7 +82,6 @@ COMPILED = dict(none=(), mcl=('MCL', ), both=('MCL', 'BYOL'))
 MCL_CONFIG = 'configs/mcl/mcl_r50-fpn_32xb128-amp-coslr-100e_in1k.py'
 BYOL_CONFIG = 'mmpretrain::byol/byol_resnet50_16xb256-coslr-200e_in1k.py'
 CROP_ON_DEVICE = 'model.data_preprocessor.crop_on_device'
-AUGMENT_ON_DEVICE = 'model.data_preprocessor.augment_on_device'
 
 
 def parse_args():
@@ -264,15 +263,16 @@ def main():
                                     args.warmup, args.batch_size,
                                     args.precision)
     else:
-        byol = configs['BYOL']
-        configs = dict(
-            MCL=load_config(args.mcl,
-                            dict(mcl_options, **{CROP_ON_DEVICE: False})))
-        # the crops go to the device only with the photometric steps
-        if mcl_options.get(AUGMENT_ON_DEVICE) is not False:
-            configs['MCL_device_crop'] = load_config(
+        mcl = load_config(args.mcl, dict(mcl_options,
+                                         **{CROP_ON_DEVICE: False}))
+        arms = dict(MCL=mcl)
+        # the crops go to the device only with the photometric steps (the
+        # resolved config says where those run, options or file alike)
+        if (mcl.model.get('data_preprocessor')
+                or {}).get('augment_on_device', True):
+            arms['MCL_device_crop'] = load_config(
                 args.mcl, dict(mcl_options, **{CROP_ON_DEVICE: True}))
-        configs['BYOL'] = byol
+        configs = dict(arms, BYOL=configs['BYOL'])
         results = measure_pipelines(configs, jpeg_files(args.data_dir),
                                     args.rounds, args.profile, args.batch_size)
     results['setup'] = dict(
